@@ -1,0 +1,36 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path | None:
+    """The offline data: $JRT_DATA_DIR, else ../shared/data beside the repository (CI has it there)."""
+    env = os.environ.get("JRT_DATA_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO_ROOT.parent / "shared" / "data")
+    for path in candidates:
+        if path.is_dir():
+            return path
+    return None
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip("offline data not found: set JRT_DATA_DIR or place shared/data beside the repo")
+    return path
+
+
+@pytest.fixture
+def gpt2_tokenizer_dir(data_dir) -> Path:
+    return data_dir / "tokenizers" / "gpt2"
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
