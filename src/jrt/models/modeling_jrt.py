@@ -1,0 +1,247 @@
+"""JRTForCausalLM: JRT-RNN (prefix linear attention) and Based as a Hugging Face causal LM.
+
+    tokens -> embedding -> [RMSNorm -> mixer -> +residual -> RMSNorm -> SwiGLU -> +residual] x L
+           -> RMSNorm -> tied LM head
+
+Mixers by config.mixer_types: gated short convolution, prefix linear attention (the first
+enc_length tokens read non-causally), causal Based linear attention, sliding-window attention.
+
+Generation (gpt-fast style, explicit prefill then decode): prefill runs the parallel form over
+the whole prompt once and leaves a JRTCache whose size does not depend on the prompt length;
+each new token is then one recurrent step. A JRT prompt shorter than enc_length is left-padded
+to enc_length (masked), so that the whole prompt is the non-causal prefix and every generated
+token is causal; a longer prompt has its first enc_length tokens as the prefix.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from transformers import GenerationMixin, PreTrainedModel
+from transformers.modeling_outputs import CausalLMOutputWithPast
+
+from jrt.layers import (BasedAttention, PrefixLinearAttention, RMSNorm, ShortConvolution,
+                        SlidingWindowAttention, SwiGLU)
+
+from .cache import JRTCache
+from .configuration_jrt import JRTConfig
+
+
+def build_mixer(config: JRTConfig, kind: str) -> nn.Module:
+    if kind == "conv":
+        return ShortConvolution(config.hidden_size, config.conv_kernel, config.conv_expand)
+    if kind == "pla":
+        return PrefixLinearAttention(config.hidden_size, config.num_heads, config.feature_dim, config.enc_length)
+    if kind == "based":
+        return BasedAttention(config.hidden_size, config.num_heads, config.feature_dim)
+    if kind == "swa":
+        return SlidingWindowAttention(config.hidden_size, config.num_heads, config.window_size, config.rope_base)
+    raise ValueError(f"unknown layer type {kind!r}")
+
+
+class JRTBlock(nn.Module):
+    def __init__(self, config: JRTConfig, layer_idx: int):
+        super().__init__()
+        self.kind = config.mixer_types[layer_idx]
+        self.mixer_norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
+        self.mixer = build_mixer(config, self.kind)
+        self.mlp_norm = RMSNorm(config.hidden_size, config.rms_norm_eps) if config.use_mlp else None
+        self.mlp = SwiGLU(config.hidden_size, config.intermediate_size) if config.use_mlp else None
+
+    def forward(self, x, mask, cache: dict | None, positions):             # x [B, T, d]
+        h = self.mixer_norm(x)
+        if self.kind == "swa":
+            x = x + self.mixer(h, mask, cache, positions)
+        else:
+            x = x + self.mixer(h, mask, cache)
+        if self.mlp is not None:
+            x = x + self.mlp(self.mlp_norm(x))
+        return x
+
+
+class JRTPreTrainedModel(PreTrainedModel):
+    config_class = JRTConfig
+    base_model_prefix = "model"
+    _no_split_modules = ["JRTBlock"]
+    _supports_cache_class = False
+
+    @classmethod
+    def _supports_default_dynamic_cache(cls) -> bool:
+        return False  # the model builds its own constant-size JRTCache
+
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if isinstance(module, RMSNorm):
+            with torch.no_grad():
+                module.weight.fill_(1.0)
+
+
+class JRTModel(JRTPreTrainedModel):
+    def __init__(self, config: JRTConfig):
+        super().__init__(config)
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.hidden_size)
+        self.layers = nn.ModuleList(JRTBlock(config, i) for i in range(config.num_hidden_layers))
+        self.norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.embed_tokens
+
+    def set_input_embeddings(self, value):
+        self.embed_tokens = value
+
+    def forward(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None,
+                cache: JRTCache | None = None) -> torch.Tensor:
+        """input_ids [B, T]; attention_mask [B, T] (1 = real token) -> hidden states [B, T, d]."""
+        batch, seq_len = input_ids.shape
+        decoding = cache is not None and cache.is_prefilled
+        mask = None
+        if attention_mask is not None and not decoding:
+            mask = attention_mask[:, -seq_len:].bool()
+            if bool(mask.all()):
+                mask = None  # fast path: nothing to mask
+        # rotary positions count real tokens only, so left padding does not shift them
+        if decoding:
+            positions = cache.positions.unsqueeze(1) + torch.arange(seq_len, device=input_ids.device)
+        elif mask is None:
+            positions = torch.arange(seq_len, device=input_ids.device).expand(batch, seq_len)
+        else:
+            positions = (mask.long().cumsum(-1) - 1).clamp_min(0)
+        x = self.embed_tokens(input_ids)                                   # [B, T, d]
+        for i, layer in enumerate(self.layers):
+            x = layer(x, mask, cache.layers[i] if cache is not None else None, positions)
+        if cache is not None:
+            cache.positions = positions[:, -1] + 1
+            cache.seen_tokens += seq_len
+        return self.norm(x)
+
+
+class JRTForCausalLM(JRTPreTrainedModel, GenerationMixin):
+    _tied_weights_keys = {"lm_head.weight": "model.embed_tokens.weight"}
+
+    def __init__(self, config: JRTConfig):
+        super().__init__(config)
+        self.model = JRTModel(config)
+        self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.model.embed_tokens
+
+    def set_input_embeddings(self, value):
+        self.model.embed_tokens = value
+
+    def get_output_embeddings(self):
+        return self.lm_head
+
+    def set_output_embeddings(self, value):
+        self.lm_head = value
+
+    # ------------------------------------------------------------------------------------------
+    # forward
+
+    def forward(self, input_ids: torch.LongTensor | None = None, attention_mask: torch.Tensor | None = None,
+                labels: torch.LongTensor | None = None, past_key_values: JRTCache | None = None,
+                use_cache: bool | None = None, return_dict: bool | None = None, **kwargs) -> CausalLMOutputWithPast:
+        """input_ids [B, T] -> logits [B, T, V]. `labels` gives the plain next-token loss (-100 ignored).
+
+        With use_cache, returns a JRTCache in `past_key_values`; pass it back with one new token.
+        """
+        if input_ids is None or input_ids.dim() != 2 or input_ids.shape[1] == 0:
+            shape = None if input_ids is None else tuple(input_ids.shape)
+            raise ValueError(f"input_ids must be a non-empty [B, T] tensor, got {shape}")
+        if attention_mask is not None and attention_mask.shape[0] != input_ids.shape[0]:
+            raise ValueError(f"attention_mask {tuple(attention_mask.shape)} does not match input_ids {tuple(input_ids.shape)}")
+        cache = past_key_values
+        if use_cache and cache is None:
+            cache = JRTCache(self.config.num_hidden_layers)
+            if self.config.is_jrt and input_ids.shape[1] < self.config.enc_length:
+                raise ValueError(
+                    f"a cached prefill of a JRT model needs at least enc_length={self.config.enc_length} columns "
+                    f"(got {input_ids.shape[1]}): left-pad the prompt (JRTForCausalLM.generate does this)")
+        hidden = self.model(input_ids, attention_mask, cache)
+        logits = self.lm_head(hidden)                                       # [B, T, V]
+        loss = None
+        if labels is not None:
+            loss = nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
+                                               labels[:, 1:].reshape(-1), ignore_index=-100)
+        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=cache if use_cache else None)
+
+    # ------------------------------------------------------------------------------------------
+    # generation
+
+    def prepare_inputs_for_generation(self, input_ids, past_key_values=None, attention_mask=None,
+                                      use_cache=True, **kwargs):
+        if past_key_values is not None and past_key_values.is_prefilled:
+            input_ids = input_ids[:, -1:]            # decode: one new token against the cache
+        return {"input_ids": input_ids, "attention_mask": attention_mask,
+                "past_key_values": past_key_values, "use_cache": use_cache}
+
+    def recurrent_state_bytes(self, batch_size: int = 1, dtype: torch.dtype | None = None) -> dict:
+        """Bytes of the decode cache per layer kind and in total; independent of sequence length.
+
+        Linear-attention states are float32 (S [H, E, D] + z [H, E]); conv and window caches hold
+        activations in `dtype` (default: the model's parameter dtype).
+        """
+        cfg = self.config
+        act_bytes = torch.finfo(dtype or self.dtype).bits // 8
+        expanded = 1 + cfg.feature_dim + cfg.feature_dim**2
+        head_dim = cfg.hidden_size // cfg.num_heads
+        per_kind = {
+            "conv": cfg.conv_expand * cfg.hidden_size * (cfg.conv_kernel - 1) * act_bytes,
+            "pla": cfg.num_heads * expanded * (head_dim + 1) * 4,
+            "based": cfg.num_heads * expanded * (head_dim + 1) * 4,
+            "swa": 2 * cfg.hidden_size * cfg.window_size * act_bytes + cfg.window_size,  # k, v, valid flags
+        }
+        out: dict[str, int] = {}
+        for kind in cfg.mixer_types:
+            out[kind] = out.get(kind, 0) + per_kind[kind] * batch_size
+        out["total"] = sum(out.values())
+        return out
+
+    @torch.no_grad()
+    def generate(self, input_ids=None, attention_mask=None, prefix_fill: str = "pad", **kwargs):
+        """HF generate with the constant-size cache.
+
+        For JRT models, prompts shorter than enc_length are left-padded to enc_length with a mask
+        (prefix_fill="pad") or first read twice, [prompt, prompt], then padded ("repeat": the
+        paper's read-2x padding). The returned sequences are [prompt, new tokens] as for any HF
+        model (with the original left padding of the batch, never the internal one).
+        """
+        if input_ids is None or input_ids.dim() != 2 or input_ids.shape[1] == 0:
+            raise ValueError("generate needs a non-empty prompt: input_ids of shape [B, T] with T >= 1, got "
+                             f"{None if input_ids is None else tuple(input_ids.shape)}")
+        if prefix_fill not in ("pad", "repeat"):
+            raise ValueError(f"prefix_fill must be 'pad' or 'repeat', got {prefix_fill!r}")
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        if attention_mask.shape != input_ids.shape:
+            raise ValueError(f"attention_mask {tuple(attention_mask.shape)} must match input_ids {tuple(input_ids.shape)}")
+        if bool((attention_mask.sum(-1) == 0).any()):
+            raise ValueError("generate: a prompt in the batch is empty (its attention_mask is all zeros)")
+        original_ids = input_ids
+        model_ids, model_mask = input_ids, attention_mask
+        if self.config.is_jrt:
+            model_ids, model_mask = self._fill_prefix(input_ids, attention_mask, prefix_fill)
+        kwargs.setdefault("pad_token_id", self.config.pad_token_id)
+        out = super().generate(input_ids=model_ids, attention_mask=model_mask, **kwargs)
+        sequences = out if isinstance(out, torch.Tensor) else out.sequences
+        new_tokens = sequences[:, model_ids.shape[1]:]
+        result = torch.cat([original_ids, new_tokens], dim=1)
+        if isinstance(out, torch.Tensor):
+            return result
+        out.sequences = result
+        return out
+
+    def _fill_prefix(self, input_ids, attention_mask, prefix_fill: str):
+        """Left-pads (and for "repeat" first doubles) each prompt so the batch is >= enc_length wide."""
+        rows = [ids[mask.bool()] for ids, mask in zip(input_ids, attention_mask)]
+        if prefix_fill == "repeat":
+            rows = [torch.cat([r, r]) for r in rows]
+        width = max(self.config.enc_length, max(len(r) for r in rows))
+        pad_id = self.config.pad_token_id if self.config.pad_token_id is not None else 0
+        ids = input_ids.new_full((len(rows), width), pad_id)
+        mask = attention_mask.new_zeros((len(rows), width))
+        for i, r in enumerate(rows):
+            ids[i, width - len(r):] = r
+            mask[i, width - len(r):] = 1
+        return ids, mask
