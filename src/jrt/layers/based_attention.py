@@ -27,7 +27,10 @@ class BasedAttention(nn.Module):
         return q, k, v
 
     def _decode(self, q, k, v, cache: dict):
-        o, (cache["S"], cache["z"]) = based_decode_step(q[:, 0], k[:, 0], v[:, 0], (cache["S"], cache["z"]))
+        o, (s, z) = based_decode_step(q[:, 0], k[:, 0], v[:, 0], (cache["S"], cache["z"]))
+        if s is not cache["S"]:  # in place, so a captured CUDA graph replays against the same buffers
+            cache["S"].copy_(s)
+            cache["z"].copy_(z)
         return o.unsqueeze(1)                                                        # [B, 1, H, D]
 
     def _finish(self, o):

@@ -35,5 +35,9 @@ class ShortConvolution(nn.Module):
         window = torch.cat([history, u1], dim=-1)                           # [B, inner, k-1+T]
         conv_out = self.conv(window).transpose(1, 2)                         # [B, T, inner]
         if cache is not None:
-            cache["conv"] = window[..., -(self.kernel_size - 1):].detach().clone()
+            last_inputs = window[..., -(self.kernel_size - 1):].detach()
+            if "conv" in cache:
+                cache["conv"].copy_(last_inputs)  # in place: CUDA-graph friendly decode
+            else:
+                cache["conv"] = last_inputs.clone()
         return self.out_proj(nn.functional.silu(conv_out) * u2)

@@ -25,9 +25,19 @@ def rotary_embedding(x: torch.Tensor, positions: torch.Tensor, base: float = 100
     return rotated.to(x.dtype)
 
 
-def blocked_window_attention(q, k, v, key_valid, window: int):
-    """q, k, v [B, H, T, hd]; key_valid [B, T] bool -> [B, H, T, hd]."""
+def blocked_window_attention(q, k, v, key_valid, window: int, max_score_elements: int = 2**28):
+    """q, k, v [B, H, T, hd]; key_valid [B, T] bool -> [B, H, T, hd].
+
+    The masked SDPA forms a [W, 2W] score block per query block; batches are processed in slices
+    so that no more than `max_score_elements` scores exist at once (long prefills stay in memory).
+    """
     batch, heads, seq_len, head_dim = q.shape
+    rows_per_slice = max(1, max_score_elements // (heads * seq_len * 2 * window))
+    if batch > rows_per_slice:
+        return torch.cat([blocked_window_attention(q[i:i + rows_per_slice], k[i:i + rows_per_slice],
+                                                   v[i:i + rows_per_slice], key_valid[i:i + rows_per_slice],
+                                                   window, max_score_elements)
+                          for i in range(0, batch, rows_per_slice)], dim=0)
     num_blocks = -(-seq_len // window)
     pad = num_blocks * window - seq_len
     if pad:
@@ -78,11 +88,12 @@ class SlidingWindowAttention(nn.Module):
         if cache is not None and "k" in cache:
             if seq_len != 1:
                 raise ValueError("SlidingWindowAttention: after prefill, the cache takes one token at a time")
-            slot = cache["next_slot"]
-            cache["k"][:, :, slot] = k[:, :, 0]
-            cache["v"][:, :, slot] = v[:, :, 0]
-            cache["valid"][:, slot] = True
-            cache["next_slot"] = (slot + 1) % self.window_size
+            # all updates in place with a device-side slot index: a CUDA graph can replay this step
+            slot = cache["next_slot"]                                                    # [1] long
+            cache["k"].index_copy_(2, slot, k)
+            cache["v"].index_copy_(2, slot, v)
+            cache["valid"].index_fill_(1, slot, True)
+            cache["next_slot"].add_(1).remainder_(self.window_size)
             attn_mask = cache["valid"][:, None, None, :]                                # [B, 1, 1, W]
             out = F.scaled_dot_product_attention(q, cache["k"], cache["v"], attn_mask=attn_mask)
         else:
@@ -102,4 +113,5 @@ class SlidingWindowAttention(nn.Module):
         v_buf[:, :, :keep] = v[:, :, seq_len - keep:]
         valid[:, :keep] = key_valid[:, seq_len - keep:]
         # the oldest entry sits in slot 0 when the buffer is full; otherwise slot `keep` is free
-        cache.update(k=k_buf, v=v_buf, valid=valid, next_slot=keep % window)
+        next_slot = torch.tensor([keep % window], dtype=torch.long, device=k.device)
+        cache.update(k=k_buf, v=v_buf, valid=valid, next_slot=next_slot)

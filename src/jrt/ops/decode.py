@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from . import naive
-from ._checks import check_state, check_tensor
+from ._checks import check_state, check_tensor, pick_backend
 
 
 def based_decode_step(q, k, v, state, eps: float = 1e-12, backend: str | None = None):
@@ -26,8 +26,7 @@ def based_decode_step(q, k, v, state, eps: float = 1e-12, backend: str | None = 
         raise ValueError(f"{op}: state is required (use zeros, or the state returned by a prefill)")
     batch, heads, feature_dim = q.shape
     state = check_state("state", state, batch, heads, feature_dim, v.shape[-1], op)
-    if backend is None:
-        backend = "triton" if q.is_cuda else "torch"
+    backend = pick_backend(backend, q)
     if backend == "triton":
         from .triton import based_decode_step_triton
         return based_decode_step_triton(q, k, v, state, eps)

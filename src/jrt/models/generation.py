@@ -1,0 +1,95 @@
+"""Explicit prefill / decode (gpt-fast style) with an optional CUDA graph for the decode step.
+
+`model.generate` (Hugging Face) is the general entry point; this module is the fast path used by
+benchmarks/generate.py: one parallel prefill, then a decode step whose tensors never move, so it
+can be captured once as a CUDA graph and replayed for every token.
+"""
+from __future__ import annotations
+
+import torch
+
+from .cache import JRTCache
+
+
+class RecurrentDecoder:
+    """Greedy decoding of a JRTForCausalLM with a constant-size cache.
+
+    decoder = RecurrentDecoder(model, cuda_graph=True)
+    first = decoder.prefill(input_ids, attention_mask)     # [B] first new token
+    token = decoder.step(first)                            # [B] each call: one O(1) step
+    """
+
+    def __init__(self, model, cuda_graph: bool = False):
+        self.model = model
+        self.cuda_graph = cuda_graph
+        self.cache: JRTCache | None = None
+        self._graph = None
+        self._static_token = None
+        self._static_logits = None
+
+    @torch.no_grad()
+    def prefill(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None) -> torch.LongTensor:
+        """Runs the prompt (already left-padded to >= enc_length for JRT models) in one pass."""
+        out = self.model(input_ids, attention_mask=attention_mask, use_cache=True)
+        self.cache = out.past_key_values
+        self._graph = None
+        return out.logits[:, -1].argmax(-1)                                          # [B]
+
+    @torch.no_grad()
+    def _eager_step(self, token: torch.LongTensor) -> torch.Tensor:
+        return self.model(token.view(-1, 1), past_key_values=self.cache, use_cache=True).logits[:, -1]
+
+    def _capture(self, token: torch.LongTensor) -> None:
+        self._static_token = token.view(-1, 1).clone()
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        # warm-up steps on a side stream (allocations, Triton compilation), as torch.cuda.graphs asks;
+        # they advance the cache, so snapshot it and restore afterwards
+        snapshot = [{k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in layer.items()}
+                    for layer in self.cache.layers]
+        positions, seen = self.cache.positions.clone(), self.cache.seen_tokens
+        with torch.cuda.stream(stream), torch.no_grad():
+            for _ in range(2):
+                self.model(self._static_token, past_key_values=self.cache, use_cache=True)
+        torch.cuda.current_stream().wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph), torch.no_grad():
+            self._static_logits = self.model(self._static_token, past_key_values=self.cache,
+                                             use_cache=True).logits[:, -1]
+        for layer, saved in zip(self.cache.layers, snapshot):
+            for key, value in saved.items():
+                if isinstance(value, torch.Tensor):
+                    layer[key].copy_(value)
+        self.cache.positions.copy_(positions)
+        self.cache.seen_tokens = seen
+        self._graph = graph
+
+    def step(self, token: torch.LongTensor) -> torch.LongTensor:
+        """Feeds token [B] and returns the next greedy token [B]."""
+        if self.cache is None:
+            raise RuntimeError("call prefill() before step()")
+        if not self.cuda_graph:
+            return self._eager_step(token).argmax(-1)
+        if self._graph is None:
+            self._capture(token)
+        self._static_token.copy_(token.view(-1, 1))
+        self._graph.replay()
+        self.cache.seen_tokens += 1
+        return self._static_logits.argmax(-1)
+
+
+@torch.no_grad()
+def greedy_generate(model, input_ids, attention_mask=None, max_new_tokens: int = 32, cuda_graph: bool = False,
+                    prefix_fill: str = "pad") -> torch.LongTensor:
+    """[B, T] prompt -> [B, max_new_tokens] greedy tokens, through RecurrentDecoder."""
+    if attention_mask is None:
+        attention_mask = torch.ones_like(input_ids)
+    if model.config.is_jrt:
+        input_ids, attention_mask = model._fill_prefix(input_ids, attention_mask, prefix_fill)
+    decoder = RecurrentDecoder(model, cuda_graph=cuda_graph)
+    token = decoder.prefill(input_ids, attention_mask)
+    tokens = [token]
+    for _ in range(max_new_tokens - 1):
+        token = decoder.step(token)
+        tokens.append(token)
+    return torch.stack(tokens, 1)
