@@ -110,7 +110,10 @@ class JRTModel(JRTPreTrainedModel):
         for i, layer in enumerate(self.layers):
             x = layer(x, mask, cache.layers[i] if cache is not None else None, positions)
         if cache is not None:
-            cache.positions = positions[:, -1] + 1
+            if decoding:
+                cache.positions.add_(seq_len)            # in place: CUDA-graph friendly
+            else:
+                cache.positions = positions[:, -1] + 1
             cache.seen_tokens += seq_len
         return self.norm(x)
 
