@@ -1,0 +1,204 @@
+"""Batched greedy generation for any local causal LM (JRT/Based or Hugging Face), without lm-eval.
+
+The lm-eval adapter (`jrt.eval.models.JRTLM`) and the lm-eval-free runner (`jrt eval --backend
+native`) share this code, so both send the model the same token ids: prompts left-padded (attention
+mask) to the longest in the batch, left-truncated to ``max_length - max_gen_toks``, greedy, stopped
+when every row has produced a stop string (or EOS), the continuation cut at the first stop string.
+For JRT models ``model.generate`` further left-pads a prompt shorter than ``enc_length``
+(``prefix_fill="pad"``) or reads it twice first (``"repeat"``, the paper's read-2x padding).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+
+__all__ = ["Generator", "load_causal_lm", "is_jrt_model", "DEFAULT_MAX_LENGTH"]
+
+_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
+           "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
+DEFAULT_MAX_LENGTH = 2048  # the paper: max_length 2048 -> prompts <= 2000 tokens with 48 to generate
+
+
+def _jrt_models():
+    try:
+        import jrt.models as models  # registers JRTConfig/JRTForCausalLM with the Auto classes
+    except ImportError:  # pragma: no cover
+        return None
+    return models if hasattr(models, "JRTForCausalLM") else None
+
+
+def is_jrt_model(model: Any) -> bool:
+    return type(model).__name__ == "JRTForCausalLM" or \
+        getattr(getattr(model, "config", None), "model_type", None) == "jrt"
+
+
+def load_causal_lm(pretrained: str, tokenizer=None, dtype: torch.dtype | None = None):
+    """A causal LM from a local folder, or a random-weight JRT preset (``jrt-tiny``, ...).
+
+    Raises ValueError naming the path when it holds no model.
+    """
+    models = _jrt_models()
+    presets = tuple(getattr(models, "PRESET_NAMES", ())) if models else ()
+    if pretrained in presets:
+        overrides: dict[str, Any] = {}
+        if tokenizer is not None:
+            overrides["vocab_size"] = len(tokenizer)
+            for attr in ("pad_token_id", "eos_token_id"):
+                if getattr(tokenizer, attr, None) is not None:
+                    overrides[attr] = getattr(tokenizer, attr)
+        torch.manual_seed(0)
+        model = models.JRTForCausalLM(models.preset_config(pretrained, **overrides))
+    else:
+        path = Path(pretrained).expanduser()
+        if not (path.is_dir() and (path / "config.json").is_file()):
+            hint = f" (presets: {', '.join(presets)})" if presets else ""
+            raise ValueError(
+                f"model {pretrained!r} is neither a model folder with a config.json nor a preset name{hint}"
+            )
+        from transformers import AutoModelForCausalLM
+
+        try:
+            model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype or "auto")
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(f"could not load a causal LM from {str(path)!r}: {exc}") from exc
+    if dtype is not None:
+        model = model.to(dtype)
+    return model.eval()
+
+
+def _max_length_of(config: Any) -> int:
+    for attr in ("max_position_embeddings", "n_positions", "max_seq_len", "seq_length"):
+        value = getattr(config, attr, None)
+        if isinstance(value, int) and 0 < value < 1_000_000:
+            return value
+    return DEFAULT_MAX_LENGTH
+
+
+def _cut_at_stops(text: str, stops: Sequence[str]) -> str:
+    for stop in stops:
+        if stop:
+            index = text.find(stop)
+            if index >= 0:
+                text = text[:index]
+    return text
+
+
+class _StopOnStrings:
+    """Stops generation once every row's new tokens contain one of the stop strings."""
+
+    def __init__(self, tokenizer, stops: Sequence[str], prompt_width: int, batch_size: int):
+        self.tokenizer = tokenizer
+        self.stops = [s for s in stops if s]
+        self.prompt_width = prompt_width
+        self.done = [False] * batch_size
+        # a stop string spans at most this many tokens, plus slack for merges
+        self.lookback = max((len(tokenizer.encode(s, add_special_tokens=False)) for s in self.stops),
+                            default=1) + 2
+
+    def __call__(self, input_ids: torch.Tensor, scores=None, **kwargs) -> torch.Tensor:
+        new = input_ids[:, self.prompt_width:]
+        tail = new[:, -self.lookback:].tolist()
+        for row, ids in enumerate(tail):
+            if not self.done[row]:
+                text = self.tokenizer.decode(ids)
+                self.done[row] = any(stop in text for stop in self.stops)
+        return torch.tensor(self.done, dtype=torch.bool, device=input_ids.device)
+
+
+class Generator:
+    """A tokenizer + causal LM pair that turns prompts into greedy continuations."""
+
+    def __init__(self, pretrained: str, tokenizer: str | None = None, prefix_fill: str = "pad",
+                 device: str | None = None, dtype: str | None = None, batch_size: int = 8,
+                 max_length: int | None = None):
+        from transformers import AutoTokenizer
+
+        if prefix_fill not in ("pad", "repeat"):
+            raise ValueError(f"prefix_fill must be 'pad' or 'repeat', got {prefix_fill!r}")
+        tok_source = str(tokenizer or pretrained)
+        try:
+            tok = AutoTokenizer.from_pretrained(tok_source)
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(
+                f"could not load a tokenizer from {tok_source!r} (pass tokenizer=PATH): {exc}"
+            ) from exc
+        if tok.pad_token_id is None:  # GPT-2: pad with EOS (masked out anyway)
+            tok.pad_token = tok.eos_token
+        if dtype and str(dtype) != "auto" and str(dtype) not in _DTYPES:
+            raise ValueError(f"dtype must be one of {', '.join(_DTYPES)}, got {dtype!r}")
+        torch_dtype = _DTYPES[str(dtype)] if dtype and str(dtype) != "auto" else None
+        self.tokenizer = tok
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model = load_causal_lm(str(pretrained), tokenizer=tok, dtype=torch_dtype).to(self.device)
+        self.prefix_fill = prefix_fill
+        self.is_jrt = is_jrt_model(self.model)
+        self.batch_size = int(batch_size)
+        self.max_length = int(max_length) if max_length else _max_length_of(self.model.config)
+        self.name = str(pretrained)
+
+    def n_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False, verbose=False))
+
+    def info(self) -> dict:
+        return {
+            "model_name": self.name,
+            "model_num_parameters": sum(p.numel() for p in self.model.parameters()),
+            "model_dtype": str(next(self.model.parameters()).dtype),
+            "is_jrt": self.is_jrt,
+            "prefix_fill": self.prefix_fill if self.is_jrt else None,
+            "max_length": self.max_length,
+        }
+
+    @torch.no_grad()
+    def generate(self, prompts: list[str], until: Sequence[str] | None = ("\n",),
+                 max_gen_toks: int = 48) -> list[str]:
+        """Greedy continuations of one batch of prompts, cut at the first stop string."""
+        eos_id = self.tokenizer.eos_token_id
+        eos = self.tokenizer.decode([eos_id]) if eos_id is not None else None
+        stops = list(until or [])
+        if eos and eos not in stops:
+            stops.append(eos)
+        max_ctx = self.max_length - max_gen_toks
+        if max_ctx <= 0:
+            raise ValueError(f"max_gen_toks ({max_gen_toks}) must be below max_length ({self.max_length})")
+        old_side = self.tokenizer.padding_side
+        self.tokenizer.padding_side = "left"
+        try:
+            enc = self.tokenizer(list(prompts), padding="longest", return_tensors="pt",
+                                 add_special_tokens=False, verbose=False)
+        finally:
+            self.tokenizer.padding_side = old_side
+        input_ids = enc["input_ids"][:, -max_ctx:].to(self.device)           # [B, T] left-padded
+        attention_mask = enc["attention_mask"][:, -max_ctx:].to(self.device)  # [B, T]
+        kwargs: dict[str, Any] = dict(attention_mask=attention_mask, max_new_tokens=max_gen_toks,
+                                      do_sample=False, pad_token_id=self.tokenizer.pad_token_id,
+                                      use_cache=True)
+        if stops:
+            from transformers import StoppingCriteriaList
+
+            kwargs["stopping_criteria"] = StoppingCriteriaList(
+                [_StopOnStrings(self.tokenizer, stops, input_ids.shape[1], input_ids.shape[0])])
+        if self.is_jrt:
+            kwargs["prefix_fill"] = self.prefix_fill
+        out = self.model.generate(input_ids, **kwargs)                        # [B, T + new]
+        return [_cut_at_stops(self.tokenizer.decode(row, skip_special_tokens=False), stops)
+                for row in out[:, input_ids.shape[1]:].tolist()]
+
+    def generate_all(self, prompts: Sequence[str], until: Sequence[str] | None = ("\n",),
+                     max_gen_toks: int = 48, progress: bool = True) -> list[str]:
+        """All prompts, longest first in batches of ``batch_size`` (as lm-eval), original order back."""
+        from tqdm import tqdm
+
+        order = sorted(range(len(prompts)), key=lambda i: (-self.n_tokens(prompts[i]), prompts[i]))
+        results: list[str | None] = [None] * len(prompts)
+        bar = tqdm(total=len(prompts), disable=not progress, desc="generate")
+        for start in range(0, len(order), self.batch_size):
+            index = order[start:start + self.batch_size]
+            texts = self.generate([prompts[i] for i in index], until=until, max_gen_toks=max_gen_toks)
+            for i, text in zip(index, texts):
+                results[i] = text
+            bar.update(len(index))
+        bar.close()
+        return results  # type: ignore[return-value]
