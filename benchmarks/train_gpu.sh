@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Equal-token training comparison on one GPU: jrt-small, based-small, and an HF Llama and HF Mamba2
+# sized to match jrt-small, all on the same prepared tokens in the same order.
+#
+# 1) Here, once (CPU, about 10 minutes): build the carried data folder (git-ignored, < 50 MB):
+#        benchmarks/train_gpu.sh populate
+#    -> .gpu_data/data/{train,val,heldout,wikitext2}.{bin,offsets.npy,ids.txt} + manifest.json
+#       (IMDB + SWDE/FDA training docs + FDA summaries as plain text, plus 50% recall-format
+#        examples; held-out evaluation ids excluded; GPT-2 tokenizer)
+#    -> .gpu_data/eval_root/: the held-out SWDE/FDA docs, annotations, eval ids and the GPT-2
+#       tokenizer (what `jrt eval` needs on the GPU machine)
+#    Source: $JRT_DATA_DIR, else ../shared/data.
+#
+# 2) On the GPU machine (device tool, carry [".gpu_data"]), about 8-9 minutes in all:
+#        OUT=$OUT bash benchmarks/train_gpu.sh            # train the four models, perplexities
+#        OUT=$OUT bash benchmarks/train_gpu.sh eval       # later call, same warm machine: recall eval
+#    (or EVAL_LIMIT=N with the first call to evaluate right after training)
+#    Knobs (env): TOKENS (per model, 20000000), MAX_TIME (training seconds per model, 95),
+#    MICRO_BS (16; on OOM use MICRO_BS=8 GRAD_ACCUM=2: same global batch), GRAD_ACCUM (1), SEQ_LEN (2048), LR (8e-4), MODELS (space-separated), COMPILE (0/1), EVAL_TOKENS (262144 per split),
+#    EVAL_LIMIT (documents per recall task; 0 = all in eval mode, off in train mode),
+#    EVAL_TASKS (swde,fda,swde_twice,fda_twice).
+#    Trained runs (checkpoint-free, final_model/ in safetensors) stay in runs/gpu_train (git-ignored;
+#    kept on the device machine while it is warm). Under $OUT (at most 8 small files):
+#      results.json, results.md   per model: params, tokens, tokens/s, perplexities, state bytes
+#      train_logs.jsonl           all training/eval log records, with a "run" field
+#      run.log, env.txt           the script's output; nvidia-smi and library versions
+#      recall_eval.json/.md, recall_samples.jsonl   (eval) SWDE/FDA contains-accuracy and outputs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONUNBUFFERED=1
+PY=${PY:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
+DATA=${GPU_DATA:-.gpu_data/data}
+MODE=${1:-train}
+
+if [ "$MODE" = populate ]; then
+  ROOT=${JRT_DATA_DIR:-../shared/data}
+  "$PY" -m jrt.train.cli prepare-data --out "$DATA" --data-root "$ROOT" \
+      --tokenizer "$ROOT/tokenizers/gpt2" --recall-fraction 0.5 \
+      --max-train-text-tokens 10000000 --max-val-tokens 262144 --max-heldout-tokens 524288 \
+      --seed 1111 --overwrite
+  "$PY" -m jrt.train.gpu_bench eval-root "$ROOT" .gpu_data/eval_root
+  du -sh .gpu_data/*
+  exit 0
+fi
+
+OUT=${OUT:-runs/gpu}
+RUNS=${RUNS_DIR:-runs/gpu_train}
+TOKENS=${TOKENS:-20000000}
+MAX_TIME=${MAX_TIME:-95}
+MICRO_BS=${MICRO_BS:-16}
+GRAD_ACCUM=${GRAD_ACCUM:-1}
+SEQ_LEN=${SEQ_LEN:-2048}
+LR=${LR:-8e-4}
+MODELS=${MODELS:-"jrt-small based-small hf-llama:small hf-mamba2:small"}
+EVAL_LIMIT=${EVAL_LIMIT:-0}
+EVAL_TASKS=${EVAL_TASKS:-swde,fda,swde_twice,fda_twice}
+COMPILE_FLAG=$( [ "${COMPILE:-0}" = 1 ] && echo --compile || true )
+mkdir -p "$OUT" "$RUNS"
+exec > >(tee -a "$OUT/run.log") 2>&1
+
+if [ ! -f "$DATA/manifest.json" ]; then
+  echo "no prepared data at $DATA: run 'benchmarks/train_gpu.sh populate' locally and carry .gpu_data" >&2
+  exit 2
+fi
+{ nvidia-smi || true
+  "$PY" -c "import torch, transformers; print('torch', torch.__version__, 'cuda', torch.version.cuda); print('transformers', transformers.__version__)"
+  "$PY" -c "import triton; print('triton', triton.__version__)" || true
+  "$PY" -c "import mamba_ssm; print('mamba_ssm', mamba_ssm.__version__)" 2>/dev/null \
+    || echo "mamba_ssm: not installed (HF Mamba2 runs its slower torch path)"; } > "$OUT/env.txt" 2>&1
+cat "$OUT/env.txt"
+
+if [ "$MODE" = train ]; then
+  MIN_LR=$("$PY" -c "print($LR / 10)")
+  for M in $MODELS; do
+    NAME=${M//:/_}
+    rm -rf "${RUNS:?}/$NAME"
+    echo "=== train $M ($(date -u +%H:%M:%S)) ==="
+    "$PY" -m jrt.train.cli train --data "$DATA" --out "$RUNS/$NAME" --model "$M" \
+        --seq-len "$SEQ_LEN" --micro-batch-size "$MICRO_BS" --grad-accum "$GRAD_ACCUM" --max-tokens "$TOKENS" --max-time "$MAX_TIME" \
+        --lr "$LR" --min-lr "$MIN_LR" --log-every 20 --eval-tokens "${EVAL_TOKENS:-262144}" --no-progress $COMPILE_FLAG \
+      || echo "!!! $M failed"
+  done
+  "$PY" -m jrt.train.gpu_bench collect-train "$RUNS" "$OUT" $MODELS
+fi
+
+if [ "$MODE" = eval ] || [ "$EVAL_LIMIT" -gt 0 ]; then
+  LIMIT_ARG=$( [ "$EVAL_LIMIT" -gt 0 ] && echo "--limit $EVAL_LIMIT" || true )
+  for M in $MODELS; do
+    NAME=${M//:/_}
+    [ -d "$RUNS/$NAME/final_model" ] || { echo "no trained model for $M in $RUNS"; continue; }
+    echo "=== recall eval $M ($(date -u +%H:%M:%S)) ==="
+    "$PY" -m jrt.cli eval --model "$RUNS/$NAME/final_model" --tokenizer .gpu_data/eval_root/tokenizers/gpt2 \
+        --data-dir .gpu_data/eval_root --tasks "$EVAL_TASKS" $LIMIT_ARG --batch-size 32 \
+        --out "$RUNS/$NAME/recall_eval" || echo "!!! recall eval of $M failed"
+  done
+  "$PY" -m jrt.train.gpu_bench collect-eval "$RUNS" "$OUT" $MODELS
+fi

@@ -1,0 +1,96 @@
+"""Helpers of benchmarks/train_gpu.sh: build the eval data root, collect results into $OUT.
+
+    python -m jrt.train.gpu_bench eval-root SRC_DATA_ROOT DST
+    python -m jrt.train.gpu_bench collect-train RUNS OUT MODEL...
+    python -m jrt.train.gpu_bench collect-eval RUNS OUT MODEL...
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import sys
+from pathlib import Path
+
+
+def eval_root(src: Path, dst: Path) -> None:
+    """Held-out SWDE/FDA documents and annotations, eval ids and the GPT-2 tokenizer (~8 MB)."""
+    shutil.rmtree(dst, ignore_errors=True)
+    for fam, docs, kv in (("swde", "swde_book_docs", "swde_book_kv"), ("fda", "fda_docs", "fda_kv")):
+        (dst / fam).mkdir(parents=True)
+        shutil.copy(src / fam / "eval_doc_ids.txt", dst / fam / "eval_doc_ids.txt")
+        ids = set((src / fam / "eval_doc_ids.txt").read_text().split())
+        for name in (docs, kv):
+            with gzip.open(src / fam / f"{name}.jsonl.gz", "rt", encoding="utf-8") as f, \
+                    gzip.open(dst / fam / f"{name}.jsonl.gz", "wt", encoding="utf-8") as g:
+                for line in f:
+                    if json.loads(line)["doc_id"] in ids:
+                        g.write(line)
+    (dst / "tokenizers").mkdir()
+    shutil.copytree(src / "tokenizers" / "gpt2", dst / "tokenizers" / "gpt2")
+
+
+def _ppl(ev: dict, k: str) -> str:
+    return f"{ev[k]['ppl']:.2f}" if k in ev and "ppl" in ev[k] else "-"
+
+
+def collect_train(runs: Path, out: Path, models: list[str]) -> None:
+    results, rows = {}, []
+    with open(out / "train_logs.jsonl", "w") as logs:
+        for m in models:
+            d = runs / m.replace(":", "_")
+            if (d / "log.jsonl").exists():
+                for line in (d / "log.jsonl").read_text().splitlines():
+                    logs.write(json.dumps({"run": m, **json.loads(line)}) + "\n")
+            if not (d / "summary.json").exists():
+                results[m] = {"failed": True}
+                rows.append(f"| {m} | failed | | | | | | | | |")
+                continue
+            s = json.loads((d / "summary.json").read_text())
+            s["run_config"] = json.loads((d / "run_config.json").read_text())
+            results[m] = s
+            ev = s["eval"]
+            sb = (s.get("recurrent_state_bytes") or {}).get("total")
+            rows.append(f"| {m} | {s['params'] / 1e6:.1f}M | {s['objective']} | {s['tokens'] / 1e6:.1f}M | "
+                        f"{s['tokens_per_s'] / 1e3:.0f}k | {s['final_train'].get('loss', float('nan')):.3f} | "
+                        f"{_ppl(ev, 'wikitext2')} | {_ppl(ev, 'val')} | {_ppl(ev, 'heldout')} | "
+                        f"{sb if sb is not None else '-'} |")
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    head = ("| model | params | objective | tokens | train tok/s | final train loss | WikiText-2 ppl | "
+            "val ppl | held-out ppl | decode state bytes/seq |\n|---|---|---|---|---|---|---|---|---|---|\n")
+    note = ("\nPerplexity: next-token perplexity on positions >= 1024 of 2048-token windows for every "
+            "model (JRT reads the first 1024 non-causally, so all models are scored on the same tokens); "
+            "causal models' all-position numbers are in results.json (ppl_all_positions). "
+            "Llama's state is its KV cache at 2048 tokens (bf16).\n")
+    table = head + "\n".join(rows) + "\n" + note
+    (out / "results.md").write_text(table)
+    print(table)
+
+
+def collect_eval(runs: Path, out: Path, models: list[str]) -> None:
+    res, tables = {}, []
+    with open(out / "recall_samples.jsonl", "w") as g:
+        for m in models:
+            d = runs / m.replace(":", "_") / "recall_eval"
+            if not (d / "results.json").exists():
+                continue
+            res[m] = json.loads((d / "results.json").read_text())
+            tables.append(f"## {m}\n\n" + (d / "table.md").read_text())
+            for f in sorted(d.glob("samples_*.jsonl")):
+                for line in f.read_text().splitlines():
+                    g.write(json.dumps({"run": m, "file": f.name, **json.loads(line)}) + "\n")
+    (out / "recall_eval.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
+    (out / "recall_eval.md").write_text("\n".join(tables))
+    print("\n".join(tables))
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "eval-root":
+        eval_root(Path(sys.argv[2]), Path(sys.argv[3]))
+    elif cmd == "collect-train":
+        collect_train(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4:])
+    elif cmd == "collect-eval":
+        collect_eval(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4:])
+    else:
+        raise SystemExit(f"unknown command {cmd}")

@@ -1,0 +1,174 @@
+"""prepare-data: held-out exclusion, recall format, determinism, atomic failure on bad input."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from jrt.train.data import DataError, PackedSequences, TokenSplit, prepare_data
+from train_helpers import run_cli
+
+
+def _decode_split(data_dir: Path, split: str, tokenizer_dir: Path) -> tuple[list[str], list[str]]:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    s = TokenSplit(data_dir, split)
+    ids = s.doc_ids()
+    texts = [tok.decode(s.tokens[s.offsets[i]:s.offsets[i + 1]].tolist()) for i in range(len(ids))]
+    return ids, texts
+
+
+def _snippets(text: str, n: int = 3, width: int = 60) -> list[str]:
+    """Distinctive pieces of a document: a few windows from its body."""
+    t = " ".join(text.split())
+    if len(t) <= width:
+        return [t]
+    return [t[int(i * (len(t) - width) / max(n - 1, 1)):][:width] for i in range(n)]
+
+
+def test_no_heldout_document_or_recall_example_in_training_file(prepared, tokenizer_dir):
+    out, manifest, held = prepared
+    held_swde = {r["doc_id"] for r in held["swde"]["held"]}
+    held_fda = {r["doc_id"] for r in held["fda"]["held"]}
+    held_k = {d[: -len("_REVIEW")] for d in held_fda}
+    assert held_swde and held_fda
+    for split in ("train", "val"):
+        ids, texts = _decode_split(out, split, tokenizer_dir)
+        for doc_id in ids:
+            parts = doc_id.split("/")
+            # "swde/<id>", "fda/<id>", "fda_summaries/<K...>", "recall/<kv source>/<doc id>/<key>/<len>"
+            src_id = parts[2] if parts[0] == "recall" else parts[1]
+            assert src_id not in held_swde | held_fda | held_k, f"held-out document in {split}: {doc_id}"
+        joined = "\n".join(texts)
+        joined_norm = " ".join(joined.split())
+        held_texts = [r["text"] for r in held["swde"]["held"] + held["fda"]["held"]]
+        held_texts += [r["text"] for r in held["fda_summaries"] if r["doc_id"] in held_k]
+        assert any(r["doc_id"] in held_k for r in held["fda_summaries"]), "fixture lacks a held-out summary"
+        # boilerplate shared with training documents (letter templates, site menus) is not evidence
+        train_norm = [" ".join(r["text"].split()) for r in held["swde"]["train"] + held["fda"]["train"]
+                      + [r for r in held["fda_summaries"] if r["doc_id"] not in held_k]]
+        checked = 0
+        for text in held_texts:
+            for snip in _snippets(text, n=5):
+                if len(snip) >= 40 and all(snip not in t for t in train_norm):
+                    checked += 1
+                    assert snip not in joined_norm, f"held-out text found in {split}: {snip!r}"
+        assert checked >= 10
+    # the training documents and recall examples of training docs are there
+    ids, _ = _decode_split(out, "train", tokenizer_dir)
+    assert any(i.startswith("recall/swde_book_kv/") for i in ids)
+    assert any(i.startswith("recall/fda_kv/") for i in ids)
+    assert any(i.startswith("fda_summaries/") for i in ids)
+    excl = manifest["heldout_ids_excluded"]
+    assert held_swde <= set(excl["swde"]) and held_fda <= set(excl["fda"]) and held_k <= set(excl["fda_summaries"])
+    assert manifest["sources"]["swde"]["heldout_excluded"] == len(held_swde)
+    assert manifest["sources"]["fda_summaries"]["heldout_excluded"] >= 1
+
+
+def test_recall_examples_format_and_fraction(prepared, tokenizer_dir):
+    out, manifest, _ = prepared
+    ids, texts = _decode_split(out, "train", tokenizer_dir)
+    n_recall_tok = 0
+    s = TokenSplit(out, "train")
+    for i, (doc_id, text) in enumerate(zip(ids, texts)):
+        if not doc_id.startswith("recall/"):
+            continue
+        n_recall_tok += int(s.offsets[i + 1] - s.offsets[i])
+        key = doc_id.split("/")[3]
+        cue = ". " + key[:1].upper() + key[1:] + ":"
+        assert text.endswith("\n<|endoftext|>")
+        body = text[: -len("\n<|endoftext|>")]
+        assert cue + " " in body, (doc_id, body[-200:])
+    frac = n_recall_tok / len(s.tokens)
+    assert 0.45 <= frac <= 0.6, frac
+    assert manifest["recall"]["truncation"].startswith("jrt.tasks")
+
+
+def test_recall_prompt_equals_evaluation_prompt(mini_root, tokenizer_dir):
+    """A recall example built from a (held-out) document has exactly the evaluation task's prompt."""
+    from transformers import AutoTokenizer
+
+    from jrt.tasks import iter_task
+    from jrt.train.recall_format import RecallBuilder
+
+    root, held = mini_root
+    tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    for task in ("swde", "fda"):
+        evals = list(iter_task(task, tok, data_dir=root, context_length=300, limit=6))
+        assert evals
+        docs = {r["doc_id"]: r["text"] for r in held[task]["held"]}
+        builder = RecallBuilder(tok, context_length=300)
+        for ex in evals:
+            key = ex.question
+            mine = builder.examples(ex.doc_id, docs[ex.doc_id], [(key, ex.answers[0])])
+            assert mine and mine[0].prompt == ex.prompt
+            assert mine[0].target == f" {ex.answers[0]}\n"
+
+
+def test_deterministic_shuffle(mini_root, tokenizer_dir, tmp_path):
+    root, _ = mini_root
+    kw = dict(data_root=root, sources=["imdb", "swde"], progress=False, heldout_split=False, eval_texts={})
+    m1 = prepare_data(tmp_path / "a", tokenizer_dir, seed=3, **kw)
+    m2 = prepare_data(tmp_path / "b", tokenizer_dir, seed=3, **kw)
+    m3 = prepare_data(tmp_path / "c", tokenizer_dir, seed=4, **kw)
+    assert m1["hash"] == m2["hash"]
+    assert m1["splits"]["train"]["sha256"] != m3["splits"]["train"]["sha256"]
+    assert m1["splits"]["train"]["tokens"] + m1["splits"]["val"]["tokens"] == \
+        m3["splits"]["train"]["tokens"] + m3["splits"]["val"]["tokens"]
+    a = TokenSplit(tmp_path / "a", "train")
+    assert a.dtype == np.uint16 and a.tokens.max() < 50257
+    ps = PackedSequences(a, 32, seed=0)
+    assert ps.get(5).shape == (33,) and np.array_equal(ps.get(5), PackedSequences(a, 32, seed=0).get(5))
+
+
+def _leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir()) if parent.exists() else []
+
+
+@pytest.mark.parametrize("case", ["missing_corpus", "empty_corpus", "missing_tokenizer"])
+def test_bad_input_one_clear_error_nothing_left(case, mini_root, tokenizer_dir, tmp_path):
+    root, _ = mini_root
+    work = tmp_path / "work"
+    work.mkdir()
+    out = work / "data"
+    args = ["prepare-data", "--out", str(out), "--no-progress", "--sources", ""]
+    if case == "missing_corpus":
+        args += ["--text", str(tmp_path / "no_such_corpus"), "--tokenizer", str(tokenizer_dir)]
+        expect = "corpus path not found"
+    elif case == "empty_corpus":
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        (empty / "a.txt").write_text("\n\n   \n")
+        args += ["--text", str(empty), "--tokenizer", str(tokenizer_dir)]
+        expect = "empty corpus"
+    else:
+        args += ["--text", str(root / "corpus" / "imdb"), "--tokenizer", str(tmp_path / "no_such_tokenizer")]
+        expect = "tokenizer path not found"
+    proc = run_cli(args, check=False, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    err_lines = [l for l in proc.stderr.splitlines() if "error" in l.lower()]
+    assert len(err_lines) == 1 and expect in err_lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert _leftovers(work) == []  # no output, no temp dir
+
+
+def test_data_root_missing_is_clear(tokenizer_dir, tmp_path):
+    with pytest.raises(DataError, match="corpus path not found"):
+        prepare_data(tmp_path / "d", tokenizer_dir, data_root=tmp_path / "nowhere", sources=["imdb"],
+                     progress=False)
+    assert _leftovers(tmp_path) == []
+
+
+def test_existing_output_refused_and_overwrite_atomic(mini_root, tokenizer_dir, tmp_path):
+    root, _ = mini_root
+    kw = dict(data_root=root, sources=["swde"], progress=False, heldout_split=False, eval_texts={})
+    prepare_data(tmp_path / "d", tokenizer_dir, **kw)
+    with pytest.raises(DataError, match="already exists"):
+        prepare_data(tmp_path / "d", tokenizer_dir, **kw)
+    prepare_data(tmp_path / "d", tokenizer_dir, overwrite=True, seed=9, **kw)
+    assert _leftovers(tmp_path) == ["d"]
+    assert json.loads((tmp_path / "d" / "manifest.json").read_text())["seed"] == 9
