@@ -1,0 +1,307 @@
+"""Prefill latency of the sequence mixer alone: the paper's Table 5 benchmark, made reproducible.
+
+Settings (PAPER.md section 4): bf16, H = 16 heads, feature dim F = 16, head dim D = 64;
+T in {2k, 4k, 8k, 16k, 32k} at B = 16, and B in {1, 4, 16, 64} at T = 16k. Methods, all timed
+in the same run with triton.testing.do_bench (CUDA events, median, warmup=25 ms, rep=100 ms):
+
+  sdpa_flash          torch SDPA, FLASH_ATTENTION backend (FlashAttention-2), causal, q,k,v [B,H,T,64]
+  sdpa_cudnn          torch SDPA, CUDNN_ATTENTION backend, causal
+  fla_based           fla fused_chunk_based over T (if `import fla` works)
+  fla_simple_gla      fla chunk_simple_gla, 128 x 64 state per head (a Mamba2-like baseline)
+  jrt_based           jrt Based (Triton) over T, normalised, F = 16
+  jrt_prompt          jrt Based over 2T (JRT-Prompt reads its context twice)
+  jrt_pla             jrt prefix linear attention, decoder T + prefix T/2 (JRT-RNN)
+
+Every cell catches OOM and errors. Writes prefill.json, prefill.md and prefill.png into --out.
+Usage: python benchmarks/prefill.py --out benchmarks/results [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+H, F, D = 16, 16, 64
+SEQ_LENS = [2048, 4096, 8192, 16384, 32768]
+BATCHES = [1, 4, 16, 64]
+BATCH_FOR_T_SWEEP = 16
+T_FOR_B_SWEEP = 16384
+PEAK_BF16_FLOPS = 989e12   # H100 SXM dense bf16 tensor-core peak
+PEAK_HBM_BYTES = 3.35e12   # H100 SXM HBM3 bandwidth
+
+
+# ---------------------------------------------------------------------------------------------
+# methods: each is (name, make(B, T) -> zero-arg callable)
+# ---------------------------------------------------------------------------------------------
+def _randn(*shape, scale=1.0, dtype=torch.bfloat16):
+    return (torch.randn(*shape, device="cuda", dtype=torch.float32) * scale).to(dtype)
+
+
+def make_sdpa(backend_name):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    backend = getattr(SDPBackend, backend_name)
+
+    def make(B, T):
+        q, k, v = (_randn(B, H, T, D) for _ in range(3))
+
+        def fn():
+            with sdpa_kernel(backend):
+                return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return fn
+    return make
+
+
+def _fla_based():
+    from fla.ops.based import fused_chunk_based
+    return fused_chunk_based
+
+
+def make_fla_based(B, T):
+    fused_chunk_based = _fla_based()
+    q, k = _randn(B, T, H, F, scale=1 / F), _randn(B, T, H, F, scale=1 / F)
+    v = _randn(B, T, H, D, scale=1 / D)
+    return lambda: fused_chunk_based(q, k, v)
+
+
+def make_fla_simple_gla(B, T):
+    from fla.ops.simple_gla import chunk_simple_gla
+    q, k = _randn(B, T, H, 128, scale=0.1), _randn(B, T, H, 128, scale=0.1)
+    v = _randn(B, T, H, D)
+    g = -torch.rand(B, T, H, device="cuda", dtype=torch.float32) * 0.1   # log decay
+    return lambda: chunk_simple_gla(q, k, v, g=g)
+
+
+def make_jrt_based(factor):
+    def make(B, T):
+        from jrt.ops import based_linear_attention
+        n = factor * T
+        q, k = _randn(B, n, H, F, scale=1 / F), _randn(B, n, H, F, scale=1 / F)
+        v = _randn(B, n, H, D, scale=1 / D)
+        return lambda: based_linear_attention(q, k, v, backend="triton")[0]
+    return make
+
+
+def make_jrt_pla(B, T):
+    from jrt.ops import prefix_linear_attention
+    P = T // 2
+    q, k = _randn(B, T, H, F, scale=1 / F), _randn(B, T, H, F, scale=1 / F)
+    v = _randn(B, T, H, D, scale=1 / D)
+    ke, ve = _randn(B, P, H, F, scale=1 / F), _randn(B, P, H, D, scale=1 / D)
+    return lambda: prefix_linear_attention(q, k, v, ke, ve, backend="triton")[0]
+
+
+def methods(selected=None):
+    # order = priority if the run is cut short: the targets and their baseline first
+    out = [("jrt_pla", make_jrt_pla), ("sdpa_flash", make_sdpa("FLASH_ATTENTION")), ("jrt_based", make_jrt_based(1)),
+           ("jrt_prompt", make_jrt_based(2)), ("sdpa_cudnn", make_sdpa("CUDNN_ATTENTION"))]
+    try:
+        import fla  # noqa: F401
+        out += [("fla_based", make_fla_based), ("fla_simple_gla", make_fla_simple_gla)]
+    except Exception as exc:  # noqa: BLE001
+        print(f"fla not importable ({exc!r}): skipping fla methods", file=sys.stderr)
+    if selected:
+        out = [m for m in out if m[0] in selected]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# floors
+# ---------------------------------------------------------------------------------------------
+def based_cost(B, T, P=0, chunk=64):
+    """(tensor-core FLOPs, HBM bytes) of the chunked Based/PLA prefill, bf16 in and out.
+
+    Per token and head: state update 2*E*D and read-out 2*E*D (E = 1+F+F^2 = 273), intra-chunk
+    2*C*F + 2*C*D (C = chunk, full blocks); prefix tokens only update (2*E*D). Bytes: q, k, v, o
+    over T; k_enc, v_enc over P.
+    """
+    E = 1 + F + F * F
+    flops = B * H * (T * (4 * E * D + 2 * chunk * (F + D)) + P * 2 * E * D)
+    nbytes = 2 * B * H * (T * (2 * F + 2 * D) + P * (F + D))
+    return flops, nbytes
+
+
+def floor_ms(flops, nbytes):
+    return max(flops / PEAK_BF16_FLOPS, nbytes / PEAK_HBM_BYTES) * 1e3
+
+
+# ---------------------------------------------------------------------------------------------
+def time_cell(make, B, T, warmup, rep):
+    import triton.testing
+    torch.cuda.empty_cache()
+    try:
+        fn = make(B, T)
+        fn()  # compile / autotune outside the timed region
+        torch.cuda.synchronize()
+        ms = triton.testing.do_bench(fn, warmup=warmup, rep=rep, return_mode="median")
+        return {"ms": float(ms)}
+    except torch.cuda.OutOfMemoryError:
+        return {"ms": None, "error": "OOM"}
+    except Exception as exc:  # noqa: BLE001
+        msg = f"{type(exc).__name__}: {exc}"
+        if "out of memory" in msg.lower():
+            return {"ms": None, "error": "OOM"}
+        traceback.print_exc()
+        return {"ms": None, "error": msg[:500]}
+    finally:
+        torch.cuda.empty_cache()
+
+
+def sanity_check():
+    """jrt triton vs the chunked torch path, bf16, B=2, T=2048 (+ PLA): max relative error."""
+    from jrt.ops import based_linear_attention, prefix_linear_attention
+    out = {}
+    try:
+        q, k, v = _randn(2, 2048, H, F), _randn(2, 2048, H, F), _randn(2, 2048, H, D)
+        o = based_linear_attention(q, k, v, backend="triton")[0].float()
+        ref = based_linear_attention(q.float(), k.float(), v.float(), backend="torch")[0]
+        out["based_rel_err"] = ((o - ref).norm() / ref.norm()).item()
+        ke, ve = q[:, :1024], v[:, :1024]
+        o = prefix_linear_attention(q, k, v, ke, ve, backend="triton")[0].float()
+        ref = prefix_linear_attention(q.float(), k.float(), v.float(), ke.float(), ve.float(), backend="torch")[0]
+        out["pla_rel_err"] = ((o - ref).norm() / ref.norm()).item()
+    except Exception as exc:  # noqa: BLE001
+        out["error"] = f"{type(exc).__name__}: {exc}"[:500]
+    return out
+
+
+def environment(argv):
+    import triton
+    return {
+        "card": torch.cuda.get_device_name(),
+        "date_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "torch": torch.__version__,
+        "triton": triton.__version__,
+        "cuda": torch.version.cuda,
+        "command": "python " + " ".join(argv),
+    }
+
+
+def write_outputs(result, out_dir: Path, stem: str, title: str):
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=2))
+    env = result["env"]
+    lines = [f"# {title}", "", f"Card: {env['card']}; date {env['date_utc']}; torch {env['torch']}, "
+             f"triton {env['triton']}; command: `{env['command']}`", ""]
+    for sweep in result["sweeps"]:
+        cols = sweep["values"]
+        lines += [f"## {sweep['name']} (ms, median)", "",
+                  "| method | " + " | ".join(str(c) for c in cols) + " |",
+                  "|---|" + "---|" * len(cols)]
+        for method, cells in sweep["cells"].items():
+            row = []
+            for c in cols:
+                cell = cells.get(str(c), {})
+                row.append(f"{cell['ms']:.3f}" if cell.get("ms") is not None else cell.get("error", "-")[:20])
+            lines.append(f"| {method} | " + " | ".join(row) + " |")
+        lines.append("")
+    if "floors" in result:
+        lines += ["## Floors (max of tensor-core time at peak bf16 and HBM time at peak bandwidth)", ""]
+        for k, v in result["floors"].items():
+            lines.append(f"- {k}: {v}")
+        lines.append("")
+    if "speedups" in result:
+        lines += ["## Speed-ups over sdpa_flash at the largest T", ""]
+        for k, v in result["speedups"].items():
+            lines.append(f"- {k}: {v}")
+        lines.append("")
+    (out_dir / f"{stem}.md").write_text("\n".join(lines))
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        sweeps = result["sweeps"]
+        fig, axes = plt.subplots(1, len(sweeps), figsize=(6 * len(sweeps), 4.5), squeeze=False)
+        for ax, sweep in zip(axes[0], sweeps):
+            for method, cells in sweep["cells"].items():
+                xs = [c for c in sweep["values"] if cells.get(str(c), {}).get("ms") is not None]
+                ax.plot(xs, [cells[str(c)]["ms"] for c in xs], marker="o", label=method)
+            ax.set_xscale("log", base=2)
+            ax.set_yscale("log")
+            ax.set_xlabel(sweep["axis"])
+            ax.set_ylabel("ms (median)")
+            ax.set_title(sweep["name"])
+            ax.grid(True, which="both", alpha=0.3)
+            ax.legend(fontsize=7)
+        fig.suptitle(f"{title}: {env['card']}, {env['date_utc'][:10]}", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(out_dir / f"{stem}.png", dpi=120)
+        plt.close(fig)
+    except Exception as exc:  # noqa: BLE001
+        print(f"plot skipped: {exc!r}", file=sys.stderr)
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", default=os.environ.get("OUT", "benchmarks/results"))
+    p.add_argument("--quick", action="store_true", help="T in {2k, 8k, 32k}, B in {1, 16}")
+    p.add_argument("--methods", nargs="*", default=None)
+    p.add_argument("--warmup", type=int, default=25)
+    p.add_argument("--rep", type=int, default=100)
+    args = p.parse_args(argv[1:])
+    if not torch.cuda.is_available():
+        print("prefill benchmark needs CUDA", file=sys.stderr)
+        return 1
+    seq_lens = [2048, 8192, 32768] if args.quick else SEQ_LENS
+    batches = [1, 16] if args.quick else BATCHES
+    result = {"env": environment(argv), "settings": {"H": H, "F": F, "D": D, "dtype": "bfloat16",
+                                                    "warmup_ms": args.warmup, "rep_ms": args.rep,
+                                                    "timer": "triton.testing.do_bench median (CUDA events)"},
+              "sanity": sanity_check(), "sweeps": []}
+    print("sanity:", result["sanity"], flush=True)
+    meths = methods(args.methods)
+    cache = {}
+    try:  # a SIGINT (timeout --signal=INT) still writes what was measured
+        for name, axis, values, shape in [("T sweep, B=16", "T", seq_lens, lambda x: (BATCH_FOR_T_SWEEP, x)),
+                                          ("B sweep, T=16384", "B", batches, lambda x: (x, T_FOR_B_SWEEP))]:
+            sweep = {"name": name, "axis": axis, "values": values, "cells": {}}
+            result["sweeps"].append(sweep)
+            for mname, make in meths:
+                sweep["cells"][mname] = {}
+                for x in values:
+                    B, T = shape(x)
+                    if (mname, B, T) not in cache:
+                        cache[(mname, B, T)] = time_cell(make, B, T, args.warmup, args.rep)
+                        print(f"{mname:16s} B={B:3d} T={T:6d}: {cache[(mname, B, T)]}", flush=True)
+                    sweep["cells"][mname][str(x)] = cache[(mname, B, T)]
+    except KeyboardInterrupt:
+        result["interrupted"] = True
+        print("interrupted: writing partial results", file=sys.stderr)
+
+    Tmax = max(seq_lens)
+    floors = {}
+    for label, (Bf, Tf, Pf) in {"jrt_based": (16, Tmax, 0), "jrt_prompt": (16, 2 * Tmax, 0),
+                                "jrt_pla": (16, Tmax, Tmax // 2)}.items():
+        flops, nbytes = based_cost(Bf, Tf, Pf)
+        fl = floor_ms(flops, nbytes)
+        meas = cache.get((label, 16, Tmax), {}).get("ms")
+        floors[label] = {"B": Bf, "T": Tf, "P": Pf, "tensor_core_flops": flops, "hbm_bytes": nbytes,
+                         "flop_ms": flops / PEAK_BF16_FLOPS * 1e3, "hbm_ms": nbytes / PEAK_HBM_BYTES * 1e3,
+                         "floor_ms": fl, "measured_ms": meas,
+                         "fraction_of_floor": (fl / meas) if meas else None}
+    if floors["jrt_pla"]["measured_ms"]:
+        floors["jrt_pla"]["issue_floor_ms"] = 1.4
+        floors["jrt_pla"]["fraction_of_issue_floor"] = 1.4 / floors["jrt_pla"]["measured_ms"]
+    floors["note"] = ("floor = max(FLOPs / 989 TFLOP/s, bytes / 3.35 TB/s); the issue quotes ~1.4 ms "
+                      "for PLA (8e11 FLOPs, 3.4 GB) counting realistic rather than peak rates")
+    result["floors"] = floors
+    fa = cache.get(("sdpa_flash", 16, Tmax), {}).get("ms")
+    if fa:
+        result["speedups"] = {m: round(fa / c["ms"], 2) for (m, b, t), c in cache.items()
+                              if b == 16 and t == Tmax and c.get("ms")}
+    write_outputs(result, Path(args.out), "prefill", "Prefill latency (sequence mixer only)")
+    print(json.dumps({"floors": floors, "speedups": result.get("speedups")}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
