@@ -81,6 +81,8 @@ def main() -> int:
     parser.add_argument("--new-tokens", type=int, default=65)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--methods", default="llama-sdpa,jrt-hf,jrt-graph")
+    parser.add_argument("--max-batch-tokens", type=int, default=16 * 32768,
+                        help="skip cells whose B x prompt exceeds this (recorded as skipped)")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         print("benchmarks/generate.py needs a CUDA device", file=sys.stderr)
@@ -100,6 +102,9 @@ def main() -> int:
             ids = torch.randint(0, 50000, (batch, prompt), device=device)
             for method in args.methods.split(","):
                 row = dict(method=method, batch=batch, prompt=prompt, new_tokens=args.new_tokens)
+                if batch * prompt > args.max_batch_tokens:
+                    rows.append(dict(row, error=f"skipped: B x T > {args.max_batch_tokens}"))
+                    continue
                 try:
                     with torch.no_grad():
                         if method == "llama-sdpa":

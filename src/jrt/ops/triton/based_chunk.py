@@ -34,6 +34,7 @@ part, no state update, one chunk per program).
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 
@@ -65,6 +66,11 @@ BWD_CONFIGS = [({"BT": 16}, 8, 2), ({"BT": 32}, 8, 2)] + (
     [({"BT": bt}, w, st) for bt in (16, 32, 64) for w in (4, 8, 16) for st in (1, 2, 3)] if _FULL else [])
 if os.environ.get("JRT_TRITON_AUTOTUNE") == "first":  # one config each: fast compiles (tests)
     FWD_CONFIGS, BWD_CONFIGS = FWD_CONFIGS[:1], BWD_CONFIGS[:1]
+# explicit lists, e.g. the winners of benchmarks/tune_kernels.py: JSON [[meta, num_warps, num_stages], ...]
+if os.environ.get("JRT_TRITON_FWD_CONFIGS"):
+    FWD_CONFIGS = [tuple(c) for c in json.loads(os.environ["JRT_TRITON_FWD_CONFIGS"])]
+if os.environ.get("JRT_TRITON_BWD_CONFIGS"):
+    BWD_CONFIGS = [tuple(c) for c in json.loads(os.environ["JRT_TRITON_BWD_CONFIGS"])]
 # fp32 inputs (IEEE products, FMA units: the reference-grade path) compile slowly: one fixed config
 FP32_FWD = dict(BT=16, BD=32, num_warps=8, num_stages=1)
 FP32_BWD = dict(BT=16, num_warps=8, num_stages=1)

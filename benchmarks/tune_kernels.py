@@ -1,0 +1,154 @@
+"""Config sweep for the Triton Based/PLA kernels: every candidate timed alone, in one process.
+
+    python benchmarks/tune_kernels.py --out DIR [--jobs 16]
+
+1. Compile: worker processes (--jobs at once) each compile a slice of the candidates on tiny
+   inputs, filling Triton's on-disk cache (compilation is CPU-bound; timing is not done there).
+2. Time: in this process, each candidate becomes the only config of the autotuner and is timed
+   (triton.testing.do_bench, median) on the benchmark shapes: forward of Based and PLA at
+   B=16, T=32768 (prefix T/2), H=16, F=16, D=64, bf16; forward+backward of PLA at T=8192.
+Writes tune.json (all timings, the best forward and backward configs) and prints a table. The
+best configs can be used with JRT_TRITON_FWD_CONFIGS / JRT_TRITON_BWD_CONFIGS (JSON lists).
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+FWD_CANDIDATES = [
+    ({"BT": bt, "BD": bd, **({"TRANS_OUT": True} if tr else {})}, w, st)
+    for bt, bd, w, st, tr in itertools.product((16, 32, 64), (16, 32, 64), (4, 8), (1, 2), (False, True))
+    if not (bt == 64 and bd == 64 and w == 4)
+]
+BWD_CANDIDATES = [({"BT": bt}, w, st) for bt, w, st in itertools.product((16, 32, 64), (4, 8), (1, 2))]
+
+
+def inputs(batch, seq_len, prefix_len, device="cuda", dtype=torch.bfloat16, grad=False):
+    g = torch.Generator(device=device).manual_seed(0)
+    def r(*shape):
+        return (torch.randn(*shape, device=device, dtype=dtype, generator=g) / 4).requires_grad_(grad)
+    H, F, D = 16, 16, 64
+    return (r(batch, seq_len, H, F), r(batch, seq_len, H, F), r(batch, seq_len, H, D),
+            r(batch, prefix_len, H, F), r(batch, prefix_len, H, D))
+
+
+def compile_worker(kind: str, configs: list) -> None:
+    """Compiles each config on tiny inputs (fills the on-disk cache)."""
+    from jrt.ops import based_linear_attention, prefix_linear_attention
+    from jrt.ops.triton import based_chunk as bc
+    for cfg in configs:
+        try:
+            use(bc, kind, cfg)
+            q, k, v, ke, ve = inputs(1, 256, 128, grad=(kind == "bwd"))
+            o1, _ = based_linear_attention(q, k, v, backend="triton")
+            o2, _ = prefix_linear_attention(q, k, v, ke, ve, backend="triton")
+            if kind == "bwd":
+                (o1.float().sum() + o2.float().sum()).backward()
+            torch.cuda.synchronize()
+        except Exception as exc:  # a config that does not compile is reported by the timing phase
+            print(f"compile failed {cfg}: {type(exc).__name__}: {str(exc)[:200]}", flush=True)
+
+
+def use(bc, kind: str, cfg) -> None:
+    """Makes `cfg` the only autotune config of the forward (or both backward kernels)."""
+    import triton
+    meta, warps, stages = cfg
+    configs = [triton.Config(dict(meta), num_warps=warps, num_stages=stages)]
+    if kind == "fwd":
+        bc._fwd_tuned = triton.autotune(configs=configs, key=bc._KEY + ["WRITE_OUT", "STORE_STATE"])(bc._based_fwd_kernel)
+    else:
+        bc._dq_tuned = triton.autotune(configs=configs, key=bc._KEY)(bc._based_bwd_dq_kernel)
+        bc._dkdv_tuned = triton.autotune(configs=configs, key=["T_BUCKET", "F", "D", "HAS_MASK", "LOWP", "DT", "INTRA",
+                                                                 "STORE_STATE"])(bc._based_bwd_dkdv_kernel)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--jobs", type=int, default=16)
+    parser.add_argument("--worker", nargs=2, metavar=("KIND", "JSON"), help=argparse.SUPPRESS)
+    parser.add_argument("--max-fwd", type=int, default=len(FWD_CANDIDATES))
+    parser.add_argument("--time-budget", type=float, default=240.0, help="seconds for the timing phase")
+    args = parser.parse_args()
+    if args.worker:
+        compile_worker(args.worker[0], [tuple(c) for c in json.loads(args.worker[1])])
+        return 0
+
+    import triton
+    from jrt.ops import prefix_linear_attention, based_linear_attention
+    from jrt.ops.triton import based_chunk as bc
+
+    fwd_list = FWD_CANDIDATES[: args.max_fwd]
+    t0 = time.time()
+    jobs = []
+    for kind, cands in (("fwd", fwd_list), ("bwd", BWD_CANDIDATES)):
+        for i in range(args.jobs // 2 if kind == "bwd" else args.jobs):
+            part = cands[i:: (args.jobs // 2 if kind == "bwd" else args.jobs)]
+            if part:
+                jobs.append(subprocess.Popen([sys.executable, __file__, "--worker", kind, json.dumps(part)]))
+    for j in jobs:
+        j.wait()
+    compile_s = time.time() - t0
+    print(f"compiled {len(fwd_list)} forward and {len(BWD_CANDIDATES)} backward candidates in {compile_s:.0f}s",
+          flush=True)
+
+    rows = []
+    q, k, v, ke, ve = inputs(16, 32768, 16384)
+    t1 = time.time()
+    for cfg in fwd_list:
+        if time.time() - t1 > args.time_budget * 0.7:
+            break
+        use(bc, "fwd", cfg)
+        try:
+            based = triton.testing.do_bench(lambda: based_linear_attention(q, k, v, backend="triton"),
+                                            warmup=10, rep=40, return_mode="median")
+            pla = triton.testing.do_bench(lambda: prefix_linear_attention(q, k, v, ke, ve, backend="triton"),
+                                          warmup=10, rep=40, return_mode="median")
+            rows.append(dict(kind="fwd", config=cfg, based_ms=based, pla_ms=pla))
+        except Exception as exc:
+            rows.append(dict(kind="fwd", config=cfg, error=f"{type(exc).__name__}: {str(exc)[:160]}"))
+        print(json.dumps(rows[-1]), flush=True)
+    del q, k, v, ke, ve
+    good = [r for r in rows if "pla_ms" in r]
+    best_fwd = min(good, key=lambda r: r["pla_ms"] + r["based_ms"])["config"] if good else None
+    if best_fwd:
+        use(bc, "fwd", best_fwd)
+    q, k, v, ke, ve = inputs(16, 8192, 4096, grad=True)
+    do = torch.randn_like(v)
+    for cfg in BWD_CANDIDATES:
+        if time.time() - t1 > args.time_budget:
+            break
+        use(bc, "bwd", cfg)
+        def step():
+            o, _ = prefix_linear_attention(q, k, v, ke, ve, backend="triton")
+            o.backward(do)
+        try:
+            ms = triton.testing.do_bench(step, warmup=10, rep=40, return_mode="median", grad_to_none=[q, k, v, ke, ve])
+            rows.append(dict(kind="bwd", config=cfg, pla_fwd_bwd_ms=ms))
+        except Exception as exc:
+            rows.append(dict(kind="bwd", config=cfg, error=f"{type(exc).__name__}: {str(exc)[:160]}"))
+        print(json.dumps(rows[-1]), flush=True)
+    goodb = [r for r in rows if "pla_fwd_bwd_ms" in r]
+    best_bwd = min(goodb, key=lambda r: r["pla_fwd_bwd_ms"])["config"] if goodb else None
+    out = dict(card=torch.cuda.get_device_name(), command=" ".join(sys.argv), compile_s=compile_s,
+               best_fwd=best_fwd, best_bwd=best_bwd, rows=rows)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    (Path(args.out) / "tune.json").write_text(json.dumps(out, indent=1))
+    print("best forward", best_fwd, min((r["pla_ms"] for r in good), default=None))
+    print("best backward", best_bwd, min((r["pla_fwd_bwd_ms"] for r in goodb), default=None))
+    os.makedirs(args.out, exist_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
