@@ -496,6 +496,8 @@ def _train(cfg: TrainConfig, dist: Dist) -> dict:
             now = time.time()
             rec["tok_per_s"] = tok_log / max(now - t_log, 1e-9)
             rec["elapsed_s"] = elapsed_before + now - t_start
+            if dist.device.type == "cuda":  # this rank's peak, for multi-GPU memory comparisons
+                rec["peak_mem_gib"] = torch.cuda.max_memory_allocated(dist.device) / 2**30
             t_log, tok_log = now, 0
             logger.log(rec)
             bar.set_postfix(loss=f"{rec['loss']:.4f}", lr=f"{lr_now:.2e}", tps=f"{rec['tok_per_s']:.0f}")
@@ -532,6 +534,8 @@ def _train(cfg: TrainConfig, dist: Dist) -> dict:
         "train_seconds_this_process": train_seconds,
         "tokens_per_s": tok_total_run / max(train_seconds, 1e-9),
         "final_train": last, "eval": ev,
+        "peak_mem_gib": (torch.cuda.max_memory_allocated(dist.device) / 2**30
+                         if dist.device.type == "cuda" else None),
         "recurrent_state_bytes": recurrent_state_bytes(model, info, cfg.seq_len),
         "data_manifest_hash": train_split.manifest.get("hash"), "stopped_by_time": stopped_by_time,
     }
