@@ -13,7 +13,7 @@ mkdir -p "$OUT"
 run() {  # run NAME NPROC MODEL MICRO ACCUM STEPS [extra...]
   local name=$1 nproc=$2 model=$3 micro=$4 accum=$5 steps=$6; shift 6
   echo "=== $name: $nproc GPU(s), $model, micro $micro x accum $accum x $nproc, $steps steps $*"
-  timeout 150 "$PY" -m torch.distributed.run --standalone --nproc_per_node "$nproc" -m jrt.train.cli train \
+  timeout ${RUN_TIMEOUT:-60} "$PY" -m torch.distributed.run --standalone --nproc_per_node "$nproc" -m jrt.train.cli train \
     --data "$DATA" --out "$OUT/$name" --model "$model" --seq-len 2048 --micro-batch-size "$micro" \
     --grad-accum "$accum" --max-steps "$steps" --lr 8e-4 --warmup-steps 5 --log-every 1 --eval-splits "" \
     --no-progress --no-final-model --no-tensorboard --seed 1111 "$@" > "$OUT/$name.log" 2>&1

@@ -25,9 +25,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+# most plausible first (the sweep may be cut by --max-fwd / --time-budget)
 FWD_CANDIDATES = [
     ({"BT": bt, "BD": bd, **({"TRANS_OUT": True} if tr else {})}, w, st)
-    for bt, bd, w, st, tr in itertools.product((16, 32, 64), (16, 32, 64), (4, 8), (1, 2), (False, True))
+    for bt, bd, w, st, tr in itertools.product((32, 64, 16), (32, 64, 16), (8, 4), (2, 1), (False, True))
     if not (bt == 64 and bd == 64 and w == 4)
 ]
 BWD_CANDIDATES = [({"BT": bt}, w, st) for bt, w, st in itertools.product((16, 32, 64), (4, 8), (1, 2))]

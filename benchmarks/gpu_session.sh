@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# One device call on a 2-GPU H100 machine (what produced the committed kernel, synthetic and
+# multi-GPU results): phase A runs two independent jobs side by side, phase B uses both GPUs.
+#   GPU 0: kernel config sweep (tune_kernels.py), then prefill.py and train.py with the winners
+#   GPU 1: synthetic-recall sweeps (synth_gpu.sh)
+#   both : multi_gpu.sh (1 GPU vs DDP vs FSDP2)
+# Everything is written under $R and packed into $OUT/session.tgz (the device returns <= 8 files).
+set -u
+cd "$(dirname "$0")/.."
+R=${R:-/tmp/session}; mkdir -p "$R/kernels" "$R/synth"
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+PY=${PY:-python3}
+(
+  export CUDA_VISIBLE_DEVICES=0
+  timeout 170 $PY benchmarks/tune_kernels.py --out "$R/kernels" --jobs 24 --max-fwd 30 --time-budget 90 > "$R/kernels/tune.log" 2>&1
+  if [ -f "$R/kernels/tune.json" ]; then
+    export JRT_TRITON_FWD_CONFIGS=$($PY -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps([d['best_fwd']]) if d['best_fwd'] else '')" "$R/kernels/tune.json")
+    export JRT_TRITON_BWD_CONFIGS=$($PY -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps([d['best_bwd']]) if d['best_bwd'] else '')" "$R/kernels/tune.json")
+  fi
+  echo "fwd: $JRT_TRITON_FWD_CONFIGS bwd: $JRT_TRITON_BWD_CONFIGS" > "$R/kernels/chosen_configs.txt"
+  timeout 130 $PY benchmarks/prefill.py --out "$R/kernels" > "$R/kernels/prefill.log" 2>&1
+  timeout 80 $PY benchmarks/train.py --out "$R/kernels" > "$R/kernels/train.log" 2>&1
+) &
+( CUDA_VISIBLE_DEVICES=0,1 CUDA_VISIBLE_DEVICES=1 OUT="$R/synth" BUDGET_MIN=${SYNTH_MIN:-3.5} HARD_S=${SYNTH_HARD_S:-330} \
+    bash benchmarks/synth_gpu.sh > "$R/synth/run.log" 2>&1 ) &
+wait
+OUT_BAK=$OUT; OUT="$R" NGPU=2 STEPS=${MG_STEPS:-15} bash benchmarks/multi_gpu.sh > "$R/multi_gpu.log" 2>&1; OUT=$OUT_BAK
+tail -5 "$R/kernels/tune.log"; cat "$R/kernels/chosen_configs.txt"; tail -40 "$R/kernels/prefill.md" 2>/dev/null
+cat "$R/kernels/train.md" 2>/dev/null | head -30; tail -15 "$R/synth/run.log"; tail -8 "$R/multi_gpu.log"
+tar czf "$OUT/session.tgz" -C "$R" .
