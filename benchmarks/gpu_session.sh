@@ -17,8 +17,8 @@ PY=${PY:-python3}
     export JRT_TRITON_FWD_CONFIGS=$($PY -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps([d['best_fwd']]) if d['best_fwd'] else '')" "$R/kernels/tune.json")
     export JRT_TRITON_BWD_CONFIGS=$($PY -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps([d['best_bwd']]) if d['best_bwd'] else '')" "$R/kernels/tune.json")
   fi
-  echo "fwd: $JRT_TRITON_FWD_CONFIGS bwd: $JRT_TRITON_BWD_CONFIGS" > "$R/kernels/chosen_configs.txt"
-  printf "export JRT_TRITON_FWD_CONFIGS='%s' JRT_TRITON_BWD_CONFIGS='%s'\n" "$JRT_TRITON_FWD_CONFIGS" "$JRT_TRITON_BWD_CONFIGS" > "$R/kernels/chosen.env"
+  echo "fwd: ${JRT_TRITON_FWD_CONFIGS:-autotune} bwd: ${JRT_TRITON_BWD_CONFIGS:-autotune}" > "$R/kernels/chosen_configs.txt"
+  printf "export JRT_TRITON_FWD_CONFIGS='%s' JRT_TRITON_BWD_CONFIGS='%s'\n" "${JRT_TRITON_FWD_CONFIGS:-}" "${JRT_TRITON_BWD_CONFIGS:-}" > "$R/kernels/chosen.env"
   timeout 130 $PY benchmarks/prefill.py --out "$R/kernels" > "$R/kernels/prefill.log" 2>&1
   timeout 80 $PY benchmarks/train.py --out "$R/kernels" > "$R/kernels/train.log" 2>&1
 ) &
