@@ -12,19 +12,20 @@ export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HU
 PY=${PY:-python3}
 (
   export CUDA_VISIBLE_DEVICES=0
-  timeout 170 $PY benchmarks/tune_kernels.py --out "$R/kernels" --jobs 24 --max-fwd 30 --time-budget 90 > "$R/kernels/tune.log" 2>&1
+  timeout 150 $PY benchmarks/tune_kernels.py --out "$R/kernels" --jobs 24 --max-fwd 30 --time-budget 90 > "$R/kernels/tune.log" 2>&1
   if [ -f "$R/kernels/tune.json" ]; then
     export JRT_TRITON_FWD_CONFIGS=$($PY -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps([d['best_fwd']]) if d['best_fwd'] else '')" "$R/kernels/tune.json")
     export JRT_TRITON_BWD_CONFIGS=$($PY -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps([d['best_bwd']]) if d['best_bwd'] else '')" "$R/kernels/tune.json")
   fi
   echo "fwd: ${JRT_TRITON_FWD_CONFIGS:-autotune} bwd: ${JRT_TRITON_BWD_CONFIGS:-autotune}" > "$R/kernels/chosen_configs.txt"
   printf "export JRT_TRITON_FWD_CONFIGS='%s' JRT_TRITON_BWD_CONFIGS='%s'\n" "${JRT_TRITON_FWD_CONFIGS:-}" "${JRT_TRITON_BWD_CONFIGS:-}" > "$R/kernels/chosen.env"
-  timeout 130 $PY benchmarks/prefill.py --out "$R/kernels" > "$R/kernels/prefill.log" 2>&1
-  timeout 80 $PY benchmarks/train.py --out "$R/kernels" > "$R/kernels/train.log" 2>&1
+  timeout 120 $PY benchmarks/prefill.py --out "$R/kernels" > "$R/kernels/prefill.log" 2>&1
+  timeout 70 $PY benchmarks/train.py --out "$R/kernels" > "$R/kernels/train.log" 2>&1
 ) &
-( CUDA_VISIBLE_DEVICES=1 OUT="$R/synth" BUDGET_MIN=${SYNTH_MIN:-3.5} HARD_S=${SYNTH_HARD_S:-330} \
+( CUDA_VISIBLE_DEVICES=1 OUT="$R/synth" BUDGET_MIN=${SYNTH_MIN:-3.5} HARD_S=${SYNTH_HARD_S:-300} \
     bash benchmarks/synth_gpu.sh > "$R/synth/run.log" 2>&1 ) &
 wait
+tar czf "$OUT/session.tgz" -C "$R" .   # phase A's results are safe even if phase B runs out of time
 # phase B uses the kernel configs chosen in phase A (no autotuning inside the timed runs)
 [ -f "$R/kernels/chosen.env" ] && . "$R/kernels/chosen.env"
 OUT_BAK=$OUT; OUT="$R" NGPU=2 STEPS=${MG_STEPS:-15} RUN_TIMEOUT=${MG_TIMEOUT:-75} bash benchmarks/multi_gpu.sh > "$R/multi_gpu.log" 2>&1; OUT=$OUT_BAK
