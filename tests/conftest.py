@@ -1,8 +1,14 @@
 import os
 from pathlib import Path
 
-import pytest
 import torch
+
+# On a machine without CUDA (CI), Triton kernels run under the interpreter. This must be decided
+# before any module imports triton (test collection imports every test module first).
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
+import pytest  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
