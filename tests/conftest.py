@@ -19,22 +19,41 @@ def shared_data_dir() -> Path | None:
     candidates = [Path(env)] if env else []
     candidates.append(REPO_ROOT.parent / "shared" / "data")
     for path in candidates:
-        if path.is_dir():
+        if (path / "tokenizers" / "gpt2").is_dir():
             return path
     return None
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def data_dir() -> Path:
     path = shared_data_dir()
     if path is None:
-        pytest.skip("offline data not found: set JRT_DATA_DIR or place shared/data beside the repo")
+        pytest.skip("offline data not found: set JRT_DATA_DIR or place shared/data beside the repo "
+                    "(../shared/data from the repository root)")
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
+def recall_data_dir(data_dir) -> Path:
+    return data_dir
+
+
+@pytest.fixture(scope="session")
 def gpt2_tokenizer_dir(data_dir) -> Path:
     return data_dir / "tokenizers" / "gpt2"
+
+
+@pytest.fixture(scope="session")
+def gpt2_tokenizer_path(gpt2_tokenizer_dir) -> Path:
+    return gpt2_tokenizer_dir
+
+
+@pytest.fixture(scope="session")
+def gpt2(gpt2_tokenizer_dir):
+    """The GPT-2 tokenizer (session-scoped: loading it costs ~1 s)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(gpt2_tokenizer_dir))
 
 
 @pytest.fixture(autouse=True)
