@@ -164,3 +164,17 @@ def test_cuda_graph_decoder_equals_eager(name):
     eager = greedy_generate(model, ids, max_new_tokens=40)
     graphed = greedy_generate(model, ids, max_new_tokens=40, cuda_graph=True)
     assert torch.equal(eager, graphed)
+
+
+def test_jrt_labels_loss_skips_the_non_causal_prefix():
+    model = tiny_model("jrt-tiny", enc_length=10)
+    ids = torch.randint(0, VOCAB, (2, 25))
+    out = model(ids, labels=ids)
+    logits = out.logits.double()
+    # independent computation: cross entropy of positions 9..23 predicting tokens 10..24
+    ref = torch.nn.functional.cross_entropy(logits[:, 9:24].reshape(-1, VOCAB), ids[:, 10:25].reshape(-1))
+    torch.testing.assert_close(out.loss.double(), ref, rtol=1e-5, atol=1e-6)
+    based = tiny_model("based-tiny")
+    out = based(ids, labels=ids)
+    ref = torch.nn.functional.cross_entropy(out.logits[:, :-1].reshape(-1, VOCAB).double(), ids[:, 1:].reshape(-1))
+    torch.testing.assert_close(out.loss.double(), ref, rtol=1e-5, atol=1e-6)

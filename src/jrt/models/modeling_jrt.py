@@ -145,7 +145,8 @@ class JRTForCausalLM(JRTPreTrainedModel, GenerationMixin):
     def forward(self, input_ids: torch.LongTensor | None = None, attention_mask: torch.Tensor | None = None,
                 labels: torch.LongTensor | None = None, past_key_values: JRTCache | None = None,
                 use_cache: bool | None = None, return_dict: bool | None = None, **kwargs) -> CausalLMOutputWithPast:
-        """input_ids [B, T] -> logits [B, T, V]. `labels` gives the plain next-token loss (-100 ignored).
+        """input_ids [B, T] -> logits [B, T, V]. `labels` gives the next-token loss (-100 ignored);
+        for JRT models only positions from enc_length - 1 on are scored (the prefix is non-causal).
 
         With use_cache, returns a JRTCache in `past_key_values`; pass it back with one new token.
         """
@@ -165,8 +166,16 @@ class JRTForCausalLM(JRTPreTrainedModel, GenerationMixin):
         logits = self.lm_head(hidden)                                       # [B, T, V]
         loss = None
         if labels is not None:
+            targets = labels[:, 1:]                                        # position t predicts token t+1
+            if self.config.is_jrt and input_ids.shape[1] > 1:
+                # inside the non-causal prefix a position already sees the token it would predict:
+                # next-token loss only from the prefix's last position on (the JRT objective's NTP part;
+                # its MLM part is jrt.train.objective's job)
+                prefix_len = min(self.config.enc_length, input_ids.shape[1])
+                targets = targets.clone()
+                targets[:, : prefix_len - 1] = -100
             loss = nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
-                                               labels[:, 1:].reshape(-1), ignore_index=-100)
+                                               targets.reshape(-1), ignore_index=-100)
         return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=cache if use_cache else None)
 
     # ------------------------------------------------------------------------------------------
