@@ -144,7 +144,6 @@ def test_sweep_budget_plot_and_cli(tmp_path):
 
 @needs_jrt
 @pytest.mark.slow
-@pytest.mark.skipif(not __import__("os").environ.get("JRT_SLOW_TESTS"), reason="set JRT_SLOW_TESTS=1 (about 40 s)")
 def test_demo_shows_the_gap(tmp_path, monkeypatch):
     """The demo's claim: at equal state, JRT-RNN and JRT-Prompt above causal Based on MQAR."""
     from jrt.synthetics.sweeps import demo
