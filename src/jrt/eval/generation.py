@@ -9,10 +9,11 @@ For JRT models ``model.generate`` further left-pads a prompt shorter than ``enc_
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Sequence
 
 import torch
+
+from jrt.models.loading import load_causal_lm  # re-exported: the eval API names it
 
 __all__ = ["Generator", "load_causal_lm", "is_jrt_model", "DEFAULT_MAX_LENGTH"]
 
@@ -21,51 +22,9 @@ _DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bf
 DEFAULT_MAX_LENGTH = 2048  # the paper: max_length 2048 -> prompts <= 2000 tokens with 48 to generate
 
 
-def _jrt_models():
-    try:
-        import jrt.models as models  # registers JRTConfig/JRTForCausalLM with the Auto classes
-    except ImportError:  # pragma: no cover
-        return None
-    return models if hasattr(models, "JRTForCausalLM") else None
-
-
 def is_jrt_model(model: Any) -> bool:
     return type(model).__name__ == "JRTForCausalLM" or \
         getattr(getattr(model, "config", None), "model_type", None) == "jrt"
-
-
-def load_causal_lm(pretrained: str, tokenizer=None, dtype: torch.dtype | None = None):
-    """A causal LM from a local folder, or a random-weight JRT preset (``jrt-tiny``, ...).
-
-    Raises ValueError naming the path when it holds no model.
-    """
-    models = _jrt_models()
-    presets = tuple(getattr(models, "PRESET_NAMES", ())) if models else ()
-    if pretrained in presets:
-        overrides: dict[str, Any] = {}
-        if tokenizer is not None:
-            overrides["vocab_size"] = len(tokenizer)
-            for attr in ("pad_token_id", "eos_token_id"):
-                if getattr(tokenizer, attr, None) is not None:
-                    overrides[attr] = getattr(tokenizer, attr)
-        torch.manual_seed(0)
-        model = models.JRTForCausalLM(models.preset_config(pretrained, **overrides))
-    else:
-        path = Path(pretrained).expanduser()
-        if not (path.is_dir() and (path / "config.json").is_file()):
-            hint = f" (presets: {', '.join(presets)})" if presets else ""
-            raise ValueError(
-                f"model {pretrained!r} is neither a model folder with a config.json nor a preset name{hint}"
-            )
-        from transformers import AutoModelForCausalLM
-
-        try:
-            model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype or "auto")
-        except Exception as exc:  # noqa: BLE001
-            raise ValueError(f"could not load a causal LM from {str(path)!r}: {exc}") from exc
-    if dtype is not None:
-        model = model.to(dtype)
-    return model.eval()
 
 
 def _max_length_of(config: Any) -> int:

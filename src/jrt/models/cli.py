@@ -54,21 +54,17 @@ def _cmd_info(args) -> int:
 
 def load_model(model: str, device: str = "cpu", dtype: torch.dtype | None = None):
     """A JRTForCausalLM (or any HF causal LM) from a local directory, or a preset with random weights."""
-    from transformers import AutoModelForCausalLM
-
-    from . import JRTForCausalLM, preset_config
+    from .loading import load_causal_lm
     from .presets import PRESET_NAMES
 
     if model in PRESET_NAMES:
         print(f"[jrt] {model} is a preset: random weights (pass a trained model directory for real text)",
               file=sys.stderr)
-        net = JRTForCausalLM(preset_config(model))
-    elif Path(model).is_dir():
-        net = AutoModelForCausalLM.from_pretrained(model)
-    else:
-        raise SystemExit(f"jrt: --model {model!r} is neither a local model directory nor a preset "
-                         f"({', '.join(PRESET_NAMES)})")
-    return net.to(device=device, dtype=dtype).eval()
+    try:
+        net = load_causal_lm(model, dtype=dtype)
+    except ValueError as exc:
+        raise SystemExit(f"jrt: --model: {exc}") from exc
+    return net.to(device=device)
 
 
 def _cmd_generate(args) -> int:

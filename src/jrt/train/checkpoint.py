@@ -30,6 +30,8 @@ from pathlib import Path
 
 import torch
 
+from .data import _fsync_dir  # one implementation of the directory fsync for the train package
+
 STEP_RE = re.compile(r"^step_(\d{8})$")
 KILL_ENV = "JRT_TEST_KILL_IN_CHECKPOINT"  # test hook: SIGKILL self mid-write at this step
 
@@ -49,16 +51,6 @@ def _sha256(path: Path) -> str:
 def _fsync_file(path: Path) -> None:
     with open(path, "rb") as f:
         os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def step_dir_name(step: int) -> str:

@@ -27,7 +27,7 @@ from .checkpoint import (clean_stale_tmp, latest_valid_checkpoint, load_checkpoi
                          verify_checkpoint)
 from .data import PackedSequences, TokenSplit
 from .models import build_model, recurrent_state_bytes
-from .objective import Counts, compute_loss, get_logits, jrt_counts, mlm_mask_for_samples, ntp_counts
+from .objective import compute_loss, get_logits, jrt_counts, mlm_mask_for_samples, ntp_counts
 
 
 @dataclass

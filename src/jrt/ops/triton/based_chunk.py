@@ -35,14 +35,13 @@ part, no state update, one chunk per program).
 from __future__ import annotations
 
 import json
-import math
 import os
 
 import torch
 import triton
 import triton.language as tl
 
-from ._common import (INTERPRET, RSQRT2, SQRT2, next_pow2, dot_in, dot_st, feature_block, precisions,
+from ._common import (INTERPRET, RSQRT2, next_pow2, dot_in, dot_st, feature_block, precisions,
                       sm_count, value_block)
 
 _TL_DTYPE = {torch.float32: tl.float32, torch.float16: tl.float16, torch.bfloat16: tl.bfloat16}
