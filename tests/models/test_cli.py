@@ -24,3 +24,9 @@ def test_generate_streams_tokens(gpt2_tokenizer_dir, capsys):
 def test_generate_rejects_missing_tokenizer(tmp_path):
     with pytest.raises(SystemExit, match="does not exist"):
         main(["generate", "--model", "jrt-tiny", "--prompt", "x", "--tokenizer", str(tmp_path / "nope")])
+
+
+def test_generate_rejects_a_model_that_is_neither_folder_nor_preset(gpt2_tokenizer_dir, tmp_path):
+    with pytest.raises(SystemExit, match="neither a model folder"):
+        main(["generate", "--model", str(tmp_path / "missing"), "--prompt", "x",
+              "--tokenizer", str(gpt2_tokenizer_dir), "--device", "cpu"])
