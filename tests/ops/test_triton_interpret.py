@@ -152,11 +152,11 @@ def test_prefix_forward_and_state(T, P, n_seg, segments):
     _assert_close(z, z_ref, "z")
 
 
-def test_prefix_initial_state_and_mask():
-    B, T, P, H, F, D = 2, 90, 50, 2, 8, 16
+def _check_prefix_with_state_and_mask(B, T, P, H, F, D, pad):
+    """PLA through the Triton backend with an initial state and left padding, against naive.py."""
     q, k, v, ke, ve = _inputs(B, T, H, F, D, P=P)
     init = _init_state(B, H, F, D)
-    mask = _left_pad_mask(B, T, 30)
+    mask = _left_pad_mask(B, T, pad)
     o, (s, z) = prefix_linear_attention(q, k, v, ke, ve, initial_state=init, output_final_state=True,
                                         key_padding_mask=mask, backend="triton")
     o_ref, (s_ref, z_ref) = naive.prefix_linear_attention_naive(q, k, v, ke, ve, initial_state=init,
@@ -164,6 +164,10 @@ def test_prefix_initial_state_and_mask():
     _assert_close(o, o_ref, "o")
     _assert_close(s, s_ref, "S")
     _assert_close(z, z_ref, "z")
+
+
+def test_prefix_initial_state_and_mask():
+    _check_prefix_with_state_and_mask(B=2, T=90, P=50, H=2, F=8, D=16, pad=30)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -309,14 +313,4 @@ def test_transposed_readout_variant(monkeypatch):
     tuned = triton.autotune(configs=[triton.Config({"BT": 32, "BD": 32, "TRANS_OUT": True}, num_warps=4)],
                             key=based_chunk._KEY + ["WRITE_OUT", "STORE_STATE"])(based_chunk._based_fwd_kernel)
     monkeypatch.setattr(based_chunk, "_fwd_tuned", tuned)
-    B, T, P, H, F, D = 2, 77, 30, 2, 4, 40
-    q, k, v, ke, ve = _inputs(B, T, H, F, D, P=P)
-    init = _init_state(B, H, F, D)
-    mask = _left_pad_mask(B, T, 9)
-    o, (s, z) = prefix_linear_attention(q, k, v, ke, ve, initial_state=init, output_final_state=True,
-                                        key_padding_mask=mask, backend="triton")
-    o_ref, (s_ref, z_ref) = naive.prefix_linear_attention_naive(q, k, v, ke, ve, initial_state=init,
-                                                                output_final_state=True, key_padding_mask=mask)
-    _assert_close(o, o_ref, "o")
-    _assert_close(s, s_ref, "S")
-    _assert_close(z, z_ref, "z")
+    _check_prefix_with_state_and_mask(B=2, T=77, P=30, H=2, F=4, D=40, pad=9)
