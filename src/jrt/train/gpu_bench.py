@@ -13,8 +13,13 @@ import sys
 from pathlib import Path
 
 
-def eval_root(src: Path, dst: Path) -> None:
-    """Held-out SWDE/FDA documents and annotations, eval ids and the GPT-2 tokenizer (~8 MB)."""
+QA_ROWS = 1200  # leading rows of SQuAD v2 dev / NQ oracle copied: more than `--limit 400` answerable ones
+
+
+def eval_root(src: Path, dst: Path, qa_rows: int = QA_ROWS) -> None:
+    """Held-out SWDE/FDA documents and annotations, eval ids, the first `qa_rows` rows of SQuAD v2
+    dev and NQ oracle (the task readers stream files in order, so `--limit N` picks the same
+    examples as on the full files), and the GPT-2 tokenizer (~8 MB)."""
     shutil.rmtree(dst, ignore_errors=True)
     for fam, docs, kv in (("swde", "swde_book_docs", "swde_book_kv"), ("fda", "fda_docs", "fda_kv")):
         (dst / fam).mkdir(parents=True)
@@ -26,6 +31,14 @@ def eval_root(src: Path, dst: Path) -> None:
                 for line in f:
                     if json.loads(line)["doc_id"] in ids:
                         g.write(line)
+    for fam, name in (("squad", "squad_v2.0_dev.jsonl.gz"), ("nq", "nq_open_oracle.jsonl.gz")):
+        (dst / fam).mkdir(parents=True)
+        with gzip.open(src / fam / name, "rt", encoding="utf-8") as f, \
+                gzip.open(dst / fam / name, "wt", encoding="utf-8") as g:
+            for i, line in enumerate(f):
+                if i == qa_rows:
+                    break
+                g.write(line)
     (dst / "tokenizers").mkdir()
     shutil.copytree(src / "tokenizers" / "gpt2", dst / "tokenizers" / "gpt2")
 
@@ -68,17 +81,19 @@ def collect_train(runs: Path, out: Path, models: list[str]) -> None:
 
 
 def collect_eval(runs: Path, out: Path, models: list[str]) -> None:
+    """Every `recall_eval*` folder of every model (one per task list / prefix fill) into $OUT."""
     res, tables = {}, []
     with open(out / "recall_samples.jsonl", "w") as g:
         for m in models:
-            d = runs / m.replace(":", "_") / "recall_eval"
-            if not (d / "results.json").exists():
-                continue
-            res[m] = json.loads((d / "results.json").read_text())
-            tables.append(f"## {m}\n\n" + (d / "table.md").read_text())
-            for f in sorted(d.glob("samples_*.jsonl")):
-                for line in f.read_text().splitlines():
-                    g.write(json.dumps({"run": m, "file": f.name, **json.loads(line)}) + "\n")
+            for d in sorted((runs / m.replace(":", "_")).glob("recall_eval*")):
+                if not (d / "results.json").exists():
+                    continue
+                key = m if d.name == "recall_eval" else f"{m}/{d.name}"
+                res[key] = json.loads((d / "results.json").read_text())
+                tables.append(f"## {key}\n\n" + (d / "table.md").read_text())
+                for f in sorted(d.glob("samples_*.jsonl")):
+                    for line in f.read_text().splitlines():
+                        g.write(json.dumps({"run": key, "file": f.name, **json.loads(line)}) + "\n")
     (out / "recall_eval.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
     (out / "recall_eval.md").write_text("\n".join(tables))
     print("\n".join(tables))
