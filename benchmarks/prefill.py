@@ -11,9 +11,12 @@ in the same run with triton.testing.do_bench (CUDA events, median, warmup=25 ms,
   jrt_based           jrt Based (Triton) over T, normalised, F = 16
   jrt_prompt          jrt Based over 2T (JRT-Prompt reads its context twice)
   jrt_pla             jrt prefix linear attention, decoder T + prefix T/2 (JRT-RNN)
+  jrt_based_sym       "jrt Based (sym)": the experimental symmetric forward (jrt.ops.triton.based_sym,
+                      forward only, one program per (value block, b, h) over the whole T); only
+                      with --sym, and skipped if it does not import
 
 Every cell catches OOM and errors. Writes prefill.json, prefill.md and prefill.png into --out.
-Usage: python benchmarks/prefill.py --out benchmarks/results [--quick]
+Usage: python benchmarks/prefill.py --out benchmarks/results [--quick] [--sym]
 """
 from __future__ import annotations
 
@@ -90,6 +93,22 @@ def make_jrt_based(factor):
     return make
 
 
+def make_jrt_based_sym(B, T):
+    from jrt.ops.triton.based_sym import based_fwd_sym
+    q, k = _randn(B, T, H, F, scale=1 / F), _randn(B, T, H, F, scale=1 / F)
+    v = _randn(B, T, H, D, scale=1 / D)
+    return lambda: based_fwd_sym(q, k, v, return_state=False)[0]
+
+
+def _sym_available() -> bool:
+    try:
+        import jrt.ops.triton.based_sym  # noqa: F401
+        return True
+    except Exception as exc:  # noqa: BLE001
+        print(f"jrt.ops.triton.based_sym not importable ({exc!r}): skipping jrt_based_sym", file=sys.stderr)
+        return False
+
+
 def make_jrt_pla(B, T):
     from jrt.ops import prefix_linear_attention
     P = T // 2
@@ -99,10 +118,12 @@ def make_jrt_pla(B, T):
     return lambda: prefix_linear_attention(q, k, v, ke, ve, backend="triton")[0]
 
 
-def methods(selected=None):
+def methods(selected=None, sym=False):
     # order = priority if the run is cut short: the targets and their baseline first
     out = [("jrt_pla", make_jrt_pla), ("sdpa_flash", make_sdpa("FLASH_ATTENTION")), ("jrt_based", make_jrt_based(1)),
            ("jrt_prompt", make_jrt_based(2)), ("sdpa_cudnn", make_sdpa("CUDNN_ATTENTION"))]
+    if sym and _sym_available():
+        out.insert(3, ("jrt_based_sym", make_jrt_based_sym))
     try:
         import fla  # noqa: F401
         out += [("fla_based", make_fla_based), ("fla_simple_gla", make_fla_simple_gla)]
@@ -155,8 +176,8 @@ def time_cell(make, B, T, warmup, rep):
         torch.cuda.empty_cache()
 
 
-def sanity_check():
-    """jrt triton vs the chunked torch path, bf16, B=2, T=2048 (+ PLA): max relative error."""
+def sanity_check(sym=False):
+    """jrt triton vs the chunked torch path, bf16, B=2, T=2048 (+ PLA, + sym): relative error (norm)."""
     from jrt.ops import based_linear_attention, prefix_linear_attention
     out = {}
     try:
@@ -168,6 +189,11 @@ def sanity_check():
         o = prefix_linear_attention(q, k, v, ke, ve, backend="triton")[0].float()
         ref = prefix_linear_attention(q.float(), k.float(), v.float(), ke.float(), ve.float(), backend="torch")[0]
         out["pla_rel_err"] = ((o - ref).norm() / ref.norm()).item()
+        if sym and _sym_available():
+            from jrt.ops.triton.based_sym import based_fwd_sym
+            o = based_fwd_sym(q, k, v, return_state=False)[0].float()
+            ref = based_linear_attention(q.float(), k.float(), v.float(), backend="torch")[0]
+            out["based_sym_rel_err"] = ((o - ref).norm() / ref.norm()).item()
     except Exception as exc:  # noqa: BLE001
         out["error"] = f"{type(exc).__name__}: {exc}"[:500]
     return out
@@ -247,7 +273,10 @@ def main(argv=None):
     p.add_argument("--methods", nargs="*", default=None)
     p.add_argument("--warmup", type=int, default=25)
     p.add_argument("--rep", type=int, default=100)
+    p.add_argument("--sym", action="store_true",
+                   help="also time jrt_based_sym ('jrt Based (sym)', the experimental symmetric forward)")
     args = p.parse_args(argv[1:])
+    sym = args.sym or "jrt_based_sym" in (args.methods or [])
     if not torch.cuda.is_available():
         print("prefill benchmark needs CUDA", file=sys.stderr)
         return 1
@@ -256,9 +285,9 @@ def main(argv=None):
     result = {"env": environment(argv), "settings": {"H": H, "F": F, "D": D, "dtype": "bfloat16",
                                                     "warmup_ms": args.warmup, "rep_ms": args.rep,
                                                     "timer": "triton.testing.do_bench median (CUDA events)"},
-              "sanity": sanity_check(), "sweeps": []}
+              "sanity": sanity_check(sym), "sweeps": []}
     print("sanity:", result["sanity"], flush=True)
-    meths = methods(args.methods)
+    meths = methods(args.methods, sym=sym)
     cache = {}
     try:  # a SIGINT (timeout --signal=INT) still writes what was measured
         for name, axis, values, shape in [("T sweep, B=16", "T", seq_lens, lambda x: (BATCH_FOR_T_SWEEP, x)),
@@ -279,8 +308,10 @@ def main(argv=None):
 
     Tmax = max(seq_lens)
     floors = {}
-    for label, (Bf, Tf, Pf) in {"jrt_based": (16, Tmax, 0), "jrt_prompt": (16, 2 * Tmax, 0),
-                                "jrt_pla": (16, Tmax, Tmax // 2)}.items():
+    floor_cases = {"jrt_based": (16, Tmax, 0), "jrt_prompt": (16, 2 * Tmax, 0), "jrt_pla": (16, Tmax, Tmax // 2)}
+    if sym:
+        floor_cases["jrt_based_sym"] = (16, Tmax, 0)   # same work as jrt_based (the floor counts all 256 rows)
+    for label, (Bf, Tf, Pf) in floor_cases.items():
         flops, nbytes = based_cost(Bf, Tf, Pf)
         fl = floor_ms(flops, nbytes)
         meas = cache.get((label, 16, Tmax), {}).get("ms")

@@ -25,6 +25,10 @@ def main(argv=None) -> int:
     p.add_argument("--all-configs", action="store_true", help="every autotune config (default: the first one)")
     p.add_argument("--F", type=int, default=16)
     p.add_argument("--D", type=int, default=64)
+    p.add_argument("--sym", action="store_true",
+                   help="instead: the symmetric forward (based_sym.py) next to _based_fwd_kernel, over "
+                        "BT {16,32} x BD {32,64} x TRANS_OUT x warps {4,8} (outputs, mask, initial state, state)")
+    p.add_argument("--stages", type=int, default=1, help="num_stages of the --sym sweep")
     args = p.parse_args(argv)
     if os.environ.get("TRITON_INTERPRET") == "1":
         print("compile_check needs TRITON_INTERPRET unset", file=sys.stderr)
@@ -49,7 +53,7 @@ def main(argv=None) -> int:
 
     def build(jitfn, ptrs, scalars, consts, num_warps, num_stages, tag):
         nonlocal failures
-        defaults = {"TRANS_OUT": False}  # constexprs with a default in the kernel signature
+        defaults = {"TRANS_OUT": False, "STATE_T": False, "EMU": False}  # constexprs with a default in the signature
         consts = {**{k: v for k, v in defaults.items() if k in jitfn.arg_names}, **consts}
         sig = {n: ("constexpr" if n in consts else ptrs.get(n) or scalars[n]) for n in jitfn.arg_names}
         t0 = time.time()
@@ -70,6 +74,34 @@ def main(argv=None) -> int:
             usage = f"regs={m.group(1)} spill_stack={m.group(2)}B" if m else ""
         print(f"ok   {tag:58s} w{num_warps} s{num_stages}: {usage} smem={k.metadata.shared}B ({time.time() - t0:.1f}s)",
               flush=True)
+
+    if args.sym:
+        from . import based_sym as bs
+        for dt in args.dtypes:
+            tl_dt, torch_dt = ty[dt]
+            lowp, in_prec, st_prec = precisions(torch_dt)
+            if dt == "fp16":
+                st_prec = "tf32"
+            base = dict(F=F, D=D, E=E, BF=BF, LOWP=lowp, DT=tl_dt, IN_PREC=in_prec, ST_PREC=st_prec,
+                        HAS_MASK=True, HAS_INIT=True, STORE_STATE=True)
+            ptrs = {n: f"*{dt}" for n in ("q_ptr", "k_ptr", "v_ptr", "o_ptr")}
+            ptrs.update({n: "*fp32" for n in ("s_init_ptr", "z_init_ptr", "den_ptr", "s_out_ptr", "z_out_ptr")})
+            ptrs["mask_ptr"] = "*i8"
+            scal = dict(T="i32", H="i32", SEG_LEN="i32", mask_stride="i32", eps="fp32", T_BUCKET="i32")
+            for bt in (16, 32):
+                for bd in (32, 64):
+                    for trans in (False, True, "STATE_T"):
+                        for w in (4, 8):
+                            meta = dict(BT=bt, BD=bd, TRANS_OUT=bool(trans))
+                            if trans != "STATE_T":
+                                build(bc._based_fwd_kernel, ptrs, scal, dict(base, **meta, WRITE_OUT=True),
+                                      w, args.stages, f"fwd  {dt} {meta}")
+                            else:
+                                meta["STATE_T"] = True
+                            build(bs._based_sym_fwd_kernel, ptrs, scal,
+                                  dict(base, **meta, FL=(F + 1) // 2, HB=bs.HB), w, args.stages, f"sym  {dt} {meta}")
+        print(f"{failures} failure(s)")
+        return 1 if failures else 0
 
     for dt in args.dtypes:
         tl_dt, torch_dt = ty[dt]
