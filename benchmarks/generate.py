@@ -1,16 +1,39 @@
 """Decode throughput and time to first token: jrt-360m (random weights) vs a same-size HF Llama.
 
     python benchmarks/generate.py --out benchmarks/results
+    python benchmarks/generate.py --out /tmp/g --methods jrt-graph,llama-static-graph --profile-step
+    python benchmarks/generate.py --quick --out /tmp/gq          # tiny models; runs on CPU too
 
-Methods (all bf16, greedy, one H100/H200):
-  llama-sdpa      HF LlamaForCausalLM (~360M, 24 layers, d 1024), SDPA, dynamic KV cache, model.generate
-  jrt-hf          JRTForCausalLM jrt-360m through model.generate (constant-size cache, eager decode)
-  jrt-graph       JRTForCausalLM jrt-360m, explicit prefill + CUDA-graph decode (jrt.models.generation)
+Methods (`--methods`, comma-separated; bf16, greedy, one H100/H200):
+  llama-sdpa          HF LlamaForCausalLM (~360M, 24 layers, d 1024), SDPA, dynamic KV cache, model.generate
+                      (alias llama-hf). Python-bound at this size (~30 ms a step): not a fair speed baseline.
+  llama-static-graph  the same Llama, transformers StaticCache (T + N slots), prefill once (eager), then the
+                      one-token decode step captured as a CUDA graph and replayed (benchmarks/_llama_static.py;
+                      alias llama-static). If capture fails it decodes eagerly and the row says so
+                      (decode_mode, graph_error).
+  llama-static-eager  the same static-cache decode without the graph (HF forward per step).
+  jrt-hf              JRTForCausalLM jrt-360m through model.generate (constant-size cache, eager decode)
+  jrt-graph           JRTForCausalLM jrt-360m, explicit prefill + CUDA-graph decode (jrt.models.generation;
+                      alias jrt)
+  none                no sweep (e.g. with --profile-step alone)
 
 For each batch B and prompt length T: time to first token (the prefill, ms) and decode tokens/s
-(B * N new tokens over the time of N decode steps, prefill excluded), plus the decode-state bytes
-per sequence (KV cache of T + N tokens for Llama; constant for JRT). CUDA-event timings, median
-of `--repeats` runs after one warm-up; OOM is recorded per cell.
+(B * (N - 1) tokens over the time of N - 1 decode steps, prefill excluded), plus the decode-state
+bytes per sequence (KV cache of T + N tokens for Llama, as allocated by the static cache; constant
+for JRT), the step time and a memory-bandwidth floor for the step ((parameter bytes + state bytes
+read) / --hbm-bw). CUDA-event timings, median of `--repeats` runs after one warm-up; OOM and any
+error are recorded per cell. Static-cache cells whose KV cache (plus weights) exceeds
+`--static-cache-gib` are skipped and marked so.
+
+--profile-step: the eager (non-graph) jrt decode step under torch.profiler (CUDA activities) for
+`--profile-steps` steps at batches `--profile-batches` (prompt `--profile-prompt`): the top kernels
+by total CUDA time (name, calls, total us, % of all kernel time), kernel time per step, the eager and
+graphed step times, and the weight-bytes floor. The graphed step is also profiled (best effort) to
+show how much of it is kernel time. Written to generate.json ("profile") and generate_profile.md.
+
+--quick: tiny models (jrt-tiny preset, a 2-layer d-64 Llama), small shapes, few steps; runs on CPU
+(float32, wall-clock timing; CUDA graphs fall back to eager and say so) for a smoke test.
+JSON and markdown are rewritten after every cell, so a run stopped by a time limit keeps its rows.
 """
 from __future__ import annotations
 
@@ -18,36 +41,72 @@ import argparse
 import datetime
 import json
 import sys
+import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from jrt.models import JRTForCausalLM, preset_config  # noqa: E402
 from jrt.models.generation import RecurrentDecoder  # noqa: E402
+from _llama_static import StaticCacheDecoder, kv_bytes_per_token  # noqa: E402
+
+METHODS = ("llama-sdpa", "llama-static-graph", "llama-static-eager", "jrt-hf", "jrt-graph")
+ALIASES = {"llama-hf": "llama-sdpa", "llama-static": "llama-static-graph", "jrt": "jrt-graph"}
+QUICK = dict(batches="1,2", prompts="48,96", new_tokens=6, repeats=1, profile_batches="1,2", profile_prompt=48,
+             profile_steps=5)
+FULL = dict(batches="1,16,64", prompts="1024,8192,32768", new_tokens=65, repeats=3, profile_batches="1,64",
+            profile_prompt=1024, profile_steps=20)
 
 
-def cuda_time_ms(fn, repeats: int) -> float:
+def _sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def cuda_time_ms(fn, repeats: int, setup=None) -> float:
+    """Median ms of fn() over `repeats` runs after one warm-up; `setup()` runs before each, untimed.
+    CUDA events on a GPU, perf_counter on CPU (the --quick smoke test)."""
+    if setup:
+        setup()
     fn()  # warm-up: compilation, graph capture, allocator
-    torch.cuda.synchronize()
+    _sync()
     times = []
     for _ in range(repeats):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        torch.cuda.synchronize()
-        times.append(start.elapsed_time(end))
+        if setup:
+            setup()
+            _sync()
+        if torch.cuda.is_available():
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            torch.cuda.synchronize()
+            times.append(start.elapsed_time(end))
+        else:
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1e3)
     return sorted(times)[len(times) // 2]
 
 
-def build_llama(vocab_size: int):
+def build_llama(vocab_size: int, tiny: bool = False):
     from transformers import LlamaConfig, LlamaForCausalLM
-    cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=1024, intermediate_size=2816, num_hidden_layers=24,
-                      num_attention_heads=16, num_key_value_heads=16, max_position_embeddings=65536,
-                      tie_word_embeddings=True, attn_implementation="sdpa")
+    if tiny:
+        cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=64, intermediate_size=176, num_hidden_layers=2,
+                          num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=4096,
+                          tie_word_embeddings=True, attn_implementation="sdpa")
+    else:
+        cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=1024, intermediate_size=2816, num_hidden_layers=24,
+                          num_attention_heads=16, num_key_value_heads=16, max_position_embeddings=65536,
+                          tie_word_embeddings=True, attn_implementation="sdpa")
     return LlamaForCausalLM(cfg)
+
+
+def param_bytes(model) -> int:
+    return sum(p.numel() * p.element_size() for p in model.parameters())   # tied weights counted once
 
 
 def hf_generate_times(model, ids, new_tokens: int, repeats: int, **kwargs):
@@ -60,7 +119,7 @@ def hf_generate_times(model, ids, new_tokens: int, repeats: int, **kwargs):
 
 
 def graph_times(model, ids, new_tokens: int, repeats: int):
-    decoder = RecurrentDecoder(model, cuda_graph=True)
+    decoder = RecurrentDecoder(model, cuda_graph=torch.cuda.is_available())
     prefill_ms = cuda_time_ms(lambda: decoder.prefill(ids), repeats)
     first = decoder.prefill(ids)
 
@@ -70,79 +129,354 @@ def graph_times(model, ids, new_tokens: int, repeats: int):
             token = decoder.step(token)
 
     decode_ms = cuda_time_ms(decode, repeats)  # the first (warm-up) call captures the graph
-    return prefill_ms, decode_ms
+    return prefill_ms, decode_ms, dict(decode_mode="cuda-graph" if decoder.cuda_graph else "eager (no CUDA)")
 
 
-def main() -> int:
+def static_times(model, ids, new_tokens: int, repeats: int, cuda_graph: bool, check_tokens: int = 8,
+                 check_prefill_max_tokens: int = 65536):
+    """Llama with a StaticCache: (prefill ms, decode ms for new_tokens - 1 steps, info).
+
+    Every timed decode starts from the same prompt (the cache is rewound to T, untimed). info holds
+    the decode mode that actually ran, any graph error, and two checks: graph vs eager greedy tokens
+    on the same cache, and (for B x T <= check_prefill_max_tokens) the static-cache prefill's last
+    logits against a no-cache forward."""
+    prompt = ids.shape[1]
+    decoder = StaticCacheDecoder(model, max_cache_len=prompt + new_tokens, cuda_graph=cuda_graph)
+    prefill_ms = cuda_time_ms(lambda: decoder.prefill(ids), repeats)
+    first = decoder.prefill(ids).clone()
+    info = {}
+    if check_prefill_max_tokens and ids.numel() <= check_prefill_max_tokens:
+        ref = model(ids, use_cache=False, logits_to_keep=1).logits[:, -1].float()
+        got = decoder.last_logits.float()
+        info["prefill_check"] = dict(argmax_match=float((ref.argmax(-1) == got.argmax(-1)).float().mean()),
+                                     max_abs_logit_diff=float((ref - got).abs().max()),
+                                     logit_abs_max=float(ref.abs().max()))
+
+    def decode():
+        token = first
+        for _ in range(new_tokens - 1):
+            token = decoder.step(token)
+
+    decode_ms = cuda_time_ms(decode, repeats, setup=lambda: decoder.rewind(prompt))
+    info["decode_mode"] = decoder.mode
+    if decoder.graph_error:
+        info["graph_error"] = decoder.graph_error
+    steps = min(check_tokens, new_tokens - 1)
+    if decoder.mode == "cuda-graph" and steps > 0:
+        runs = []
+        for step in (decoder.step, decoder.eager_step):
+            decoder.rewind(prompt)
+            token, out = first, []
+            for _ in range(steps):
+                token = step(token)
+                out.append(token.clone())
+            runs.append(torch.stack(out, 1))
+        info["graph_vs_eager_token_match"] = float((runs[0] == runs[1]).float().mean())
+    return prefill_ms, decode_ms, info
+
+
+# ----------------------------------------------------------------------------------------------
+# decode-step profile (jrt, eager step under torch.profiler)
+
+def _kernel_table(prof, use_cuda: bool, steps: int):
+    """[(name, calls, total_us)] sorted by total time: CUDA kernels/memcpys on a GPU, CPU ops (self time) on CPU."""
+    agg: dict[str, list] = {}
+    if use_cuda:
+        from torch.autograd import DeviceType
+        for evt in prof.events():
+            if evt.device_type != DeviceType.CUDA:
+                continue
+            entry = agg.setdefault(evt.name, [0, 0.0])
+            entry[0] += 1
+            entry[1] += evt.time_range.elapsed_us()
+    else:
+        for evt in prof.key_averages():
+            if evt.self_cpu_time_total > 0:
+                agg[evt.key] = [evt.count, float(evt.self_cpu_time_total)]
+    if use_cuda and not agg:  # no device events traced (CUPTI unavailable?): device time attributed to ops
+        for evt in prof.key_averages():
+            if evt.self_device_time_total > 0:
+                agg[f"[op] {evt.key}"] = [evt.count, float(evt.self_device_time_total)]
+    rows = sorted(((n, c, t) for n, (c, t) in agg.items()), key=lambda r: -r[2])
+    total = sum(r[2] for r in rows)
+    return rows, total
+
+
+def profile_jrt_step(model, batch: int, prompt: int, steps: int, top: int, hbm_bw: float, dtype, device,
+                     vocab: int) -> dict:
+    from torch.profiler import ProfilerActivity, profile
+    use_cuda = device == "cuda"
+    ids = torch.randint(0, vocab, (batch, prompt), device=device)
+    res = dict(batch=batch, prompt=prompt, steps=steps)
+    p_bytes = param_bytes(model)
+    state = model.recurrent_state_bytes(batch_size=batch, dtype=dtype)["total"]
+    res.update(param_bytes=p_bytes, state_bytes=state, hbm_bytes_per_s=hbm_bw,
+               weight_floor_ms=p_bytes / hbm_bw * 1e3,
+               weight_state_floor_ms=(p_bytes + 2 * state) / hbm_bw * 1e3)   # state read + written once
+    with torch.no_grad():
+        decoder = RecurrentDecoder(model, cuda_graph=False)
+        token = decoder.prefill(ids)
+        for _ in range(3):  # warm-up: Triton compilation / autotuning for this shape
+            token = decoder.step(token)
+        _sync()
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            token = decoder.step(token)
+        _sync()
+        res["eager_step_ms"] = (time.perf_counter() - t0) * 1e3 / steps
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if use_cuda else [])
+        with profile(activities=activities) as prof:
+            for _ in range(steps):
+                token = decoder.step(token)
+            _sync()
+        rows, total = _kernel_table(prof, use_cuda, steps)
+        res["unit"] = "CUDA kernel time (eager step)" if use_cuda else "CPU op self time (no CUDA)"
+        res["kernels_per_step"] = sum(r[1] for r in rows) / steps
+        res["kernel_us_per_step"] = total / steps
+        res["distinct_kernels"] = len(rows)
+        res["top_kernels"] = [dict(name=n, calls=c, calls_per_step=c / steps, total_us=round(t, 1),
+                                   us_per_step=round(t / steps, 2), pct=round(100 * t / total, 2) if total else 0.0)
+                              for n, c, t in rows[:top]]
+        if use_cuda:
+            # graphed step: timed like jrt-graph (CUDA events over `steps` replays), then profiled (best effort)
+            try:
+                gdec = RecurrentDecoder(model, cuda_graph=True)
+                first = gdec.prefill(ids)
+
+                def decode():
+                    tok = first
+                    for _ in range(steps):
+                        tok = gdec.step(tok)
+
+                res["graph_step_ms"] = cuda_time_ms(decode, 3) / steps
+                res["graph_step_vs_weight_floor"] = res["graph_step_ms"] / res["weight_floor_ms"]
+                with profile(activities=activities) as gprof:
+                    decode()
+                    torch.cuda.synchronize()
+                grows, gtotal = _kernel_table(gprof, True, steps)
+                res["graph_profile"] = dict(kernels_per_step=sum(r[1] for r in grows) / steps,
+                                            kernel_us_per_step=gtotal / steps,
+                                            busy_fraction=(gtotal / steps / 1e3) / res["graph_step_ms"],
+                                            note="kernels inside graph replays as traced by CUPTI; "
+                                                 "busy_fraction = kernel time / graphed step time"
+                                                 + ("" if grows else "; NO kernels were traced inside the graph"))
+            except Exception as exc:
+                res["graph_error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+    return res
+
+
+def profile_markdown(profiles: list[dict], title: str) -> list[str]:
+    lines = [f"# Decode-step profile: {title}", ""]
+    for p in profiles:
+        lines.append(f"## B = {p['batch']}, prompt {p['prompt']}, {p['steps']} eager steps")
+        if "error" in p:
+            lines += ["", f"error: {p['error']}", ""]
+            continue
+        lines.append("")
+        graph = f"{p['graph_step_ms']:.3f} ms" if "graph_step_ms" in p else p.get("graph_error", "n/a")
+        lines.append(f"- graphed step: {graph}; eager step: {p['eager_step_ms']:.3f} ms (wall)")
+        lines.append(f"- weight floor: {p['weight_floor_ms']:.3f} ms ({p['param_bytes'] / 1e9:.3f} GB at "
+                     f"{p['hbm_bytes_per_s'] / 1e12:.1f} TB/s); with state read+write "
+                     f"({p['state_bytes'] / 2**20:.1f} MiB): {p['weight_state_floor_ms']:.3f} ms")
+        if "graph_step_vs_weight_floor" in p:
+            lines.append(f"- graphed step / weight floor: {p['graph_step_vs_weight_floor']:.1f}x")
+        lines.append(f"- {p['unit']}: {p['kernel_us_per_step']:.1f} us per step over "
+                     f"{p['kernels_per_step']:.0f} launches per step ({p['distinct_kernels']} distinct)")
+        if "graph_profile" in p:
+            g = p["graph_profile"]
+            lines.append(f"- inside the graph: {g['kernel_us_per_step']:.1f} us kernel time per step, "
+                         f"{g['kernels_per_step']:.0f} kernels, busy {100 * g['busy_fraction']:.0f}% of the step")
+        lines += ["", "| kernel | calls/step | total us | us/step | % |", "|---|---|---|---|---|"]
+        for k in p["top_kernels"]:
+            name = k["name"].replace("|", "\\|")
+            name = name if len(name) <= 100 else name[:97] + "..."
+            lines.append(f"| `{name}` | {k['calls_per_step']:.1f} | {k['total_us']:.0f} | {k['us_per_step']:.1f} | "
+                         f"{k['pct']:.1f} |")
+        lines.append("")
+    return lines
+
+
+# ----------------------------------------------------------------------------------------------
+
+def parse_methods(text: str) -> list[str]:
+    methods = []
+    for m in (s.strip() for s in text.split(",")):
+        if not m or m == "none":
+            continue
+        m = ALIASES.get(m, m)
+        if m not in METHODS:
+            raise SystemExit(f"unknown method {m!r}; choose from {', '.join(METHODS)} "
+                             f"(aliases {', '.join(ALIASES)}) or none")
+        methods.append(m)
+    return methods
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="benchmarks/results")
-    parser.add_argument("--batches", default="1,16,64")
-    parser.add_argument("--prompts", default="1024,8192,32768")
-    parser.add_argument("--new-tokens", type=int, default=65)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--methods", default="llama-sdpa,jrt-hf,jrt-graph")
+    parser.add_argument("--batches", default=None, help=f"default {FULL['batches']} ({QUICK['batches']} with --quick)")
+    parser.add_argument("--prompts", default=None, help=f"default {FULL['prompts']} ({QUICK['prompts']} with --quick)")
+    parser.add_argument("--new-tokens", type=int, default=None, help="default 65 (6 with --quick)")
+    parser.add_argument("--repeats", type=int, default=None, help="default 3 (1 with --quick)")
+    parser.add_argument("--methods", default="llama-sdpa,jrt-hf,jrt-graph",
+                        help=f"comma-separated from {', '.join(METHODS)}; aliases {ALIASES}; 'none' for no sweep")
     parser.add_argument("--max-batch-tokens", type=int, default=16 * 32768,
                         help="skip cells whose B x prompt exceeds this (recorded as skipped)")
-    args = parser.parse_args()
-    if not torch.cuda.is_available():
-        print("benchmarks/generate.py needs a CUDA device", file=sys.stderr)
+    parser.add_argument("--static-cache-gib", type=float, default=70.0,
+                        help="skip static-cache Llama cells whose KV cache + weights exceed this (recorded as skipped)")
+    parser.add_argument("--check-tokens", type=int, default=8,
+                        help="llama-static-graph: compare this many graph vs eager greedy tokens (0: off)")
+    parser.add_argument("--profile-step", action="store_true", help="profile the eager jrt decode step (see above)")
+    parser.add_argument("--profile-batches", default=None, help="default 1,64 (1,2 with --quick)")
+    parser.add_argument("--profile-prompt", type=int, default=None, help="default 1024 (48 with --quick)")
+    parser.add_argument("--profile-steps", type=int, default=None, help="default 20 (5 with --quick)")
+    parser.add_argument("--profile-top", type=int, default=15, help="kernels listed per batch")
+    parser.add_argument("--hbm-bw", type=float, default=3.0e12, help="bytes/s for the memory floor (H100 SXM ~3.35e12)")
+    parser.add_argument("--quick", action="store_true", help="tiny models and shapes; runs on CPU (smoke test)")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    defaults = QUICK if args.quick else FULL
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    methods = parse_methods(args.methods)
+    cuda = torch.cuda.is_available()
+    if not cuda and not args.quick:
+        print("benchmarks/generate.py needs a CUDA device (or --quick for a CPU smoke test)", file=sys.stderr)
         return 2
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    device, dtype = "cuda", torch.bfloat16
-    jrt = JRTForCausalLM(preset_config("jrt-360m")).to(device, dtype).eval()
-    llama = build_llama(jrt.config.vocab_size).to(device, dtype).eval()
-    jrt_params = sum(p.numel() for p in jrt.parameters())
-    llama_params = sum(p.numel() for p in llama.parameters())
-    jrt_state = jrt.recurrent_state_bytes(batch_size=1, dtype=dtype)["total"]
-    rows = []
+    device = "cuda" if cuda else "cpu"
+    dtype = torch.bfloat16 if cuda else torch.float32
+    preset = "jrt-tiny" if args.quick else "jrt-360m"
+    jrt_cfg = preset_config(preset, vocab_size=512) if args.quick else preset_config(preset)
+    vocab = jrt_cfg.vocab_size
+    id_high = min(50000, vocab)
+    need_jrt = args.profile_step or any(m.startswith("jrt") for m in methods)
+    need_llama = any(m.startswith("llama") for m in methods)
+    jrt = JRTForCausalLM(jrt_cfg).to(device, dtype).eval() if need_jrt else None
+    llama = build_llama(vocab, tiny=args.quick).to(device, dtype).eval() if need_llama else None
+    jrt_state = jrt.recurrent_state_bytes(batch_size=1, dtype=dtype)["total"] if jrt is not None else None
+    meta = dict(card=torch.cuda.get_device_name() if cuda else "cpu", date=datetime.date.today().isoformat(),
+                torch=torch.__version__, command=" ".join(sys.argv), quick=args.quick, jrt_preset=preset,
+                jrt_params=sum(p.numel() for p in jrt.parameters()) if jrt is not None else None,
+                llama_params=sum(p.numel() for p in llama.parameters()) if llama is not None else None,
+                dtype=str(dtype).replace("torch.", ""), methods=methods, hbm_bytes_per_s=args.hbm_bw)
+    try:
+        import transformers
+        meta["transformers"] = transformers.__version__
+    except Exception:
+        pass
+    rows: list[dict] = []
+    profiles: list[dict] = []
+
+    def write() -> None:
+        (out_dir / "generate.json").write_text(json.dumps({"meta": meta, "rows": rows, "profile": profiles},
+                                                          indent=1))
+        lp = meta["llama_params"] or 0
+        lp_text = f"{lp / 1e6:.0f}M" if lp >= 1e7 else f"{lp / 1e6:.2f}M"
+        lines = [f"# Generation: {preset} vs Llama ({lp_text}), {meta['card']}, {meta['date']}", "",
+                 "| method | B | prompt | prefill ms | decode tok/s | step ms | floor ms | state bytes/seq | decode |",
+                 "|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            if "error" in r:
+                lines.append(f"| {r['method']} | {r['batch']} | {r['prompt']} | {r['error']} | | | | | |")
+            else:
+                mode = r.get("decode_mode", "")
+                if "graph_error" in r:
+                    mode += " (graph failed)"
+                lines.append(f"| {r['method']} | {r['batch']} | {r['prompt']} | {r['prefill_ms']:.1f} | "
+                             f"{r['decode_tokens_per_s']:.0f} | {r['decode_step_ms']:.3f} | {r['step_floor_ms']:.3f} | "
+                             f"{r['state_bytes_per_seq'] / 2**20:.1f} MiB | {mode} |")
+        (out_dir / "generate.md").write_text("\n".join(lines) + "\n")
+        if profiles:
+            title = f"{preset} eager decode step, {meta['card']}, {meta['date']}"
+            (out_dir / "generate_profile.md").write_text("\n".join(profile_markdown(profiles, title)) + "\n")
+
+    write()
+    if args.profile_step:
+        for batch in [int(b) for b in args.profile_batches.split(",")]:
+            try:
+                prof = profile_jrt_step(jrt, batch, args.profile_prompt, args.profile_steps, args.profile_top,
+                                        args.hbm_bw, dtype, device, id_high)
+            except Exception as exc:
+                prof = dict(batch=batch, prompt=args.profile_prompt, steps=args.profile_steps,
+                            error="OOM" if isinstance(exc, torch.OutOfMemoryError)
+                            else f"{type(exc).__name__}: {str(exc)[:300]}")
+            profiles.append(prof)
+            print(json.dumps({k: v for k, v in prof.items() if k != "top_kernels"}), flush=True)
+            if cuda:
+                torch.cuda.empty_cache()
+            write()
+
+    llama_kv_token = kv_bytes_per_token(llama.config, dtype) if llama is not None else None
+    p_bytes = dict(jrt=param_bytes(jrt) if jrt is not None else 0, llama=param_bytes(llama) if llama is not None else 0)
+    steps = args.new_tokens - 1
     for batch in [int(b) for b in args.batches.split(",")]:
         for prompt in [int(t) for t in args.prompts.split(",")]:
-            ids = torch.randint(0, 50000, (batch, prompt), device=device)
-            for method in args.methods.split(","):
+            ids = torch.randint(0, id_high, (batch, prompt), device=device) if methods else None
+            for method in methods:
                 row = dict(method=method, batch=batch, prompt=prompt, new_tokens=args.new_tokens)
                 if batch * prompt > args.max_batch_tokens:
                     rows.append(dict(row, error=f"skipped: B x T > {args.max_batch_tokens}"))
+                    write()
                     continue
+                if method.startswith("llama-static"):
+                    need = batch * (prompt + args.new_tokens) * llama_kv_token + p_bytes["llama"]
+                    if need > args.static_cache_gib * 2**30:
+                        rows.append(dict(row, error=f"skipped: static KV cache + weights {need / 2**30:.1f} GiB "
+                                                    f"> --static-cache-gib {args.static_cache_gib:g}"))
+                        print(json.dumps(rows[-1]), flush=True)
+                        write()
+                        continue
                 try:
+                    info = {}
                     with torch.no_grad():
                         if method == "llama-sdpa":
                             prefill_ms, decode_ms = hf_generate_times(llama, ids, args.new_tokens, args.repeats)
-                            kv = 2 * 24 * 1024 * (prompt + args.new_tokens) * 2
-                            row["state_bytes_per_seq"] = kv
+                            info["decode_mode"] = "hf-generate"
+                        elif method.startswith("llama-static"):
+                            prefill_ms, decode_ms, info = static_times(
+                                llama, ids, args.new_tokens, args.repeats, cuda_graph=method.endswith("graph"),
+                                check_tokens=args.check_tokens if method.endswith("graph") else 0,
+                                check_prefill_max_tokens=65536 if method.endswith("graph") else 0)
                         elif method == "jrt-hf":
                             prefill_ms, decode_ms = hf_generate_times(jrt, ids, args.new_tokens, args.repeats)
-                            row["state_bytes_per_seq"] = jrt_state
+                            info["decode_mode"] = "hf-generate"
                         else:
-                            prefill_ms, decode_ms = graph_times(jrt, ids, args.new_tokens, args.repeats)
-                            row["state_bytes_per_seq"] = jrt_state
-                    steps = args.new_tokens - 1
+                            prefill_ms, decode_ms, info = graph_times(jrt, ids, args.new_tokens, args.repeats)
+                    if method.startswith("llama"):
+                        state = (prompt + args.new_tokens) * llama_kv_token
+                        floor_bytes = p_bytes["llama"] + batch * state                      # K/V read once
+                    else:
+                        state = jrt_state
+                        floor_bytes = p_bytes["jrt"] + 2 * batch * state                    # state read + written
+                    row["state_bytes_per_seq"] = state
+                    row.update(info)
                     row.update(prefill_ms=prefill_ms, decode_ms=decode_ms,
                                decode_tokens_per_s=batch * steps / (decode_ms / 1e3),
-                               peak_gib=torch.cuda.max_memory_allocated() / 2**30)
+                               decode_step_ms=decode_ms / steps,
+                               step_floor_ms=floor_bytes / args.hbm_bw * 1e3)
+                    if cuda:
+                        row["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
                 except torch.OutOfMemoryError:
                     row["error"] = "OOM"
                 except Exception as exc:  # record and continue: one failing cell must not lose the sweep
                     row["error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
-                torch.cuda.empty_cache()
-                torch.cuda.reset_peak_memory_stats()
+                if cuda:
+                    torch.cuda.empty_cache()
+                    torch.cuda.reset_peak_memory_stats()
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-    meta = dict(card=torch.cuda.get_device_name(), date=datetime.date.today().isoformat(),
-                torch=torch.__version__, command=" ".join(sys.argv), jrt_params=jrt_params,
-                llama_params=llama_params, dtype="bfloat16")
-    (out_dir / "generate.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    lines = [f"# Generation: jrt-360m vs Llama ({llama_params / 1e6:.0f}M), {meta['card']}, {meta['date']}", "",
-             "| method | B | prompt | prefill ms | decode tok/s | state bytes/seq |", "|---|---|---|---|---|---|"]
-    for r in rows:
-        if "error" in r:
-            lines.append(f"| {r['method']} | {r['batch']} | {r['prompt']} | {r['error']} | | |")
-        else:
-            lines.append(f"| {r['method']} | {r['batch']} | {r['prompt']} | {r['prefill_ms']:.1f} | "
-                         f"{r['decode_tokens_per_s']:.0f} | {r['state_bytes_per_seq'] / 2**20:.1f} MiB |")
-    (out_dir / "generate.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+                write()
+    write()
+    print((out_dir / "generate.md").read_text())
+    if profiles:
+        print((out_dir / "generate_profile.md").read_text())
     return 0
 
 
