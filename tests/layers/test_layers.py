@@ -56,3 +56,20 @@ def test_mixers_prefill_then_decode_equals_full_forward(make):
         kwargs = {"positions": torch.full((2, 1), t)} if isinstance(layer, SlidingWindowAttention) else {}
         outs.append(layer(x[:, t:t + 1], cache=cache, **kwargs))
     torch.testing.assert_close(torch.cat(outs, 1), full)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_rms_norm_equals_float64_formula(dtype):
+    from jrt.layers.norm import RMSNorm
+    torch.manual_seed(0)
+    norm = RMSNorm(48, eps=1e-5)
+    with torch.no_grad():
+        norm.weight.copy_(torch.randn(48))
+    norm = norm.to(dtype)
+    x = (torch.randn(3, 7, 48) * 3).to(dtype)
+    xd, wd = x.double(), norm.weight.double()
+    ref = xd / torch.sqrt(xd.pow(2).mean(-1, keepdim=True) + 1e-5) * wd
+    out = norm(x)
+    assert out.dtype == dtype and out.shape == x.shape
+    tol = 1e-6 if dtype == torch.float32 else 1e-2  # bf16: one output rounding (2^-9 relative)
+    assert ((out.double() - ref).abs() / ref.abs().clamp_min(1e-3)).max() < tol

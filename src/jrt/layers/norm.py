@@ -1,6 +1,7 @@
 """RMSNorm (prenorm in every block)."""
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 
 class RMSNorm(nn.Module):
@@ -10,6 +11,7 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(hidden_size))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # [..., d] -> [..., d]
-        x_float = x.float()
-        x_float = x_float * torch.rsqrt(x_float.pow(2).mean(-1, keepdim=True) + self.eps)
-        return (x_float * self.weight.float()).to(x.dtype)
+        # x * rsqrt(mean(x^2) + eps) * weight in float32, through torch's rms_norm: one fused kernel
+        # on CUDA instead of ~9 elementwise launches, which dominated the graphed decode step
+        # (docs/BENCHMARKS.md, decode-step profile)
+        return F.rms_norm(x.float(), (x.shape[-1],), self.weight.float(), self.eps).to(x.dtype)
