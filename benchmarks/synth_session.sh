@@ -3,7 +3,8 @@
 # side (the models are far too small to fill an H100), then one table + plots per sweep.
 #   SWEEPS="src/jrt/synthetics/sweeps/sd_focus.py:8:180 src/jrt/synthetics/sweeps/mqar_seeds.py:6:240" \
 #     OUT=DIR bash benchmarks/synth_session.sh
-# Each entry is FILE:SHARDS:MAX_SECONDS (SHARDS processes, each run trains at most MAX_SECONDS).
+# Each entry is FILE:SHARDS:MAX_SECONDS[:KEY=VALUE;KEY=VALUE...] (SHARDS processes, each run trains at most
+# MAX_SECONDS; the optional KEY=VALUE pairs go to the sweep's runs() as further --set options).
 # HARD_S (500) kills what is still running; finished runs are on disk as JSON.
 set -u
 cd "$(dirname "$0")/.."
@@ -19,7 +20,10 @@ mkdir -p "$OUT"
   $PY -c "import torch; print('torch', torch.__version__)"; } > "$OUT/environment.txt" 2>&1
 pids=()
 for entry in ${SWEEPS:?set SWEEPS}; do
-  IFS=: read -r file shards secs <<< "$entry"
+  IFS=: read -r file shards secs extra <<< "$entry"
+  sets=(--set "max_seconds=$secs")
+  IFS=";" read -r -a kvs <<< "${extra:-}"
+  for kv in "${kvs[@]}"; do [ -n "$kv" ] && sets+=(--set "$kv"); done
   name=$(basename "$file" .py)
   mkdir -p "$OUT/$name"
   # build each dataset once before the shards start, so that they do not race to write the cache
@@ -34,7 +38,7 @@ for c in {(repr(c.task), c.data_seed): c for c in mod.runs()}.values():
 EOF
   for ((i = 0; i < shards; i++)); do
     timeout "$HARD_S" $PY -m jrt.cli synth --sweep "$file" --out "$OUT/$name" --shard "$i/$shards" \
-        --set "max_seconds=$secs" --no-progress > "$OUT/$name/log_shard$i.txt" 2>&1 &
+        "${sets[@]}" --no-progress > "$OUT/$name/log_shard$i.txt" 2>&1 &
     pids+=($!)
   done
 done
