@@ -151,3 +151,15 @@ def test_demo_shows_the_gap(tmp_path, monkeypatch):
     monkeypatch.setenv("JRT_OPS_BACKEND", "naive")
     acc = {c.label: run(c, "cpu", tmp_path, progress=False)["accuracy"] for c in demo.runs()}
     assert acc["JRT-RNN"] > acc["Based"] + 0.03 and acc["Based + JRT-Prompt x2"] > acc["Based"] + 0.02, acc
+
+
+def test_runs_by_seed_keeps_every_run(tmp_path):
+    """The per-seed view must not pool: two seeds of one point stay two dots; one run per point: no plot."""
+    from jrt.synthetics import plots
+    mk = lambda label, state, acc: {"label": label, "state_bytes": state, "accuracy": acc}  # noqa: E731
+    results = [mk("JRT-RNN", 100, 0.98), mk("JRT-RNN", 100, 0.08), mk("Based", 100, 0.07), {"error": "x", "label": "Based"}]
+    groups = plots.runs_by_config(results)
+    assert groups == {("Based", 100): [0.07], ("JRT-RNN", 100): [0.98, 0.08]}
+    assert plots.plot_runs_by_seed(results, tmp_path / "s.png").stat().st_size > 0
+    assert plots.plot_runs_by_seed([mk("Based", 100, 0.07)], tmp_path / "none.png") is None
+    assert not (tmp_path / "none.png").exists()

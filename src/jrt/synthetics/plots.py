@@ -2,7 +2,8 @@
 disjointness accuracy by set order (short set first vs long set first), as the paper's Figure 2.
 
 Each point is the best accuracy over learning rates and seeds at one (model label, state size),
-as in `synthetic/zoology/analysis/jrt_plot.py`.
+as in `synthetic/zoology/analysis/jrt_plot.py`; where a point has several runs, `runs_by_seed.png`
+shows every run, so that a lucky seed cannot pass for a reliable result.
 """
 from __future__ import annotations
 
@@ -140,6 +141,45 @@ def plot_set_disjointness(results: list[dict], path: str | Path) -> Path | None:
     return path
 
 
+def runs_by_config(results: list[dict]) -> dict:
+    """{(label, state_bytes): [overall accuracy of each run (seed, lr)]}, sorted by label then state."""
+    out: dict = defaultdict(list)
+    for r in results:
+        if "error" not in r:
+            out[(r["label"], r["state_bytes"])].append(r["accuracy"])
+    return dict(sorted(out.items(), key=lambda kv: (_label_rank(kv[0][0]), kv[0][1])))
+
+
+def plot_runs_by_seed(results: list[dict], path: str | Path) -> Path | None:
+    """Every run as a dot (not the best over seeds): shows how seed-dependent learning is.
+
+    Written only when some (model, state) point has more than one run."""
+    groups = runs_by_config(results)
+    if not groups or max(len(v) for v in groups.values()) < 2:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.75 * len(groups) + 1.5), 3.8))
+    for i, ((label, state), accs) in enumerate(groups.items()):
+        style = _style(label)
+        xs = [i + 0.08 * (j - (len(accs) - 1) / 2) for j in range(len(accs))]
+        ax.scatter(xs, accs, color=style["color"], marker=style["marker"], s=28, zorder=3)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([f"{lbl}\n{fmt_bytes(st)}" for lbl, st in groups], rotation=60, ha="right", fontsize=7)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("accuracy (each dot one run)")
+    ax.set_title("every run, by model and state (seeds / learning rates not pooled)", fontsize=10)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
 def results_table(results: list[dict]) -> str:
     """One row per run label and state size (best over lr/seed), with per-slice accuracies."""
     rows = []
@@ -192,6 +232,9 @@ def make_report(results: list[dict], out_dir: str | Path) -> dict:
         p = plot_set_disjointness(results, out / "set_disjointness_by_order.png")
         if p:
             paths["sd_plot"] = str(p)
+        p = plot_runs_by_seed(results, out / "runs_by_seed.png")
+        if p:
+            paths["seed_plot"] = str(p)
     except ImportError as exc:  # matplotlib missing: JSON and table are still written
         paths["plots"] = f"skipped ({exc}); install matplotlib and run `jrt synth --plot {out}`"
     return paths
