@@ -178,3 +178,22 @@ def test_jrt_labels_loss_skips_the_non_causal_prefix():
     out = based(ids, labels=ids)
     ref = torch.nn.functional.cross_entropy(out.logits[:, :-1].reshape(-1, VOCAB).double(), ids[:, 1:].reshape(-1))
     torch.testing.assert_close(out.loss.double(), ref, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["jrt-tiny", "based-tiny"])
+def test_logits_to_keep_slices_the_full_logits(name):
+    """logits_to_keep=n gives exactly the last n rows of the full logits, also for a cached prefill
+    (what generate and RecurrentDecoder ask for); with labels or a bad value it refuses."""
+    model = tiny_model(name)
+    ids = torch.randint(0, VOCAB, (2, 40))
+    full = model(ids).logits
+    for n in (1, 3):
+        # same numbers up to the BLAS blocking of a smaller matmul
+        torch.testing.assert_close(model(ids, logits_to_keep=n).logits, full[:, -n:], rtol=1e-5, atol=1e-5)
+    cached = model(ids, use_cache=True, logits_to_keep=1)
+    torch.testing.assert_close(cached.logits[:, -1], full[:, -1], rtol=1e-5, atol=1e-5)
+    assert model.prepare_inputs_for_generation(ids, logits_to_keep=1)["logits_to_keep"] == 1
+    with pytest.raises(ValueError, match="labels"):
+        model(ids, labels=ids, logits_to_keep=1)
+    with pytest.raises(ValueError, match="logits_to_keep"):
+        model(ids, logits_to_keep=-1)

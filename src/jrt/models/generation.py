@@ -30,7 +30,7 @@ class RecurrentDecoder:
     @torch.no_grad()
     def prefill(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None) -> torch.LongTensor:
         """Runs the prompt (already left-padded to >= enc_length for JRT models) in one pass."""
-        out = self.model(input_ids, attention_mask=attention_mask, use_cache=True)
+        out = self.model(input_ids, attention_mask=attention_mask, use_cache=True, logits_to_keep=1)
         self.cache = out.past_key_values
         self._graph = None
         return out.logits[:, -1].argmax(-1)                                          # [B]

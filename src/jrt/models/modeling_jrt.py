@@ -144,12 +144,19 @@ class JRTForCausalLM(JRTPreTrainedModel, GenerationMixin):
 
     def forward(self, input_ids: torch.LongTensor | None = None, attention_mask: torch.Tensor | None = None,
                 labels: torch.LongTensor | None = None, past_key_values: JRTCache | None = None,
-                use_cache: bool | None = None, return_dict: bool | None = None, **kwargs) -> CausalLMOutputWithPast:
+                use_cache: bool | None = None, return_dict: bool | None = None, logits_to_keep: int = 0,
+                **kwargs) -> CausalLMOutputWithPast:
         """input_ids [B, T] -> logits [B, T, V]. `labels` gives the next-token loss (-100 ignored);
         for JRT models only positions from enc_length - 1 on are scored (the prefix is non-causal).
 
         With use_cache, returns a JRTCache in `past_key_values`; pass it back with one new token.
+        `logits_to_keep=n > 0` returns logits of the last n positions only ([B, n, V]), as Hugging Face
+        models do (generate sets it to 1 for the prefill): at B=16, T=32k the full logits would be 52 GB.
         """
+        if not isinstance(logits_to_keep, int) or logits_to_keep < 0:
+            raise ValueError(f"logits_to_keep must be an int >= 0 (0 = all positions), got {logits_to_keep!r}")
+        if labels is not None and logits_to_keep:
+            raise ValueError("logits_to_keep cannot be combined with labels: the loss needs every position")
         if input_ids is None or input_ids.dim() != 2 or input_ids.shape[1] == 0:
             shape = None if input_ids is None else tuple(input_ids.shape)
             raise ValueError(f"input_ids must be a non-empty [B, T] tensor, got {shape}")
@@ -163,7 +170,9 @@ class JRTForCausalLM(JRTPreTrainedModel, GenerationMixin):
                     f"a cached prefill of a JRT model needs at least enc_length={self.config.enc_length} columns "
                     f"(got {input_ids.shape[1]}): left-pad the prompt (JRTForCausalLM.generate does this)")
         hidden = self.model(input_ids, attention_mask, cache)
-        logits = self.lm_head(hidden)                                       # [B, T, V]
+        if logits_to_keep:
+            hidden = hidden[:, -logits_to_keep:]                             # [B, n, d]
+        logits = self.lm_head(hidden)                                       # [B, T or n, V]
         loss = None
         if labels is not None:
             targets = labels[:, 1:]                                        # position t predicts token t+1
@@ -182,11 +191,14 @@ class JRTForCausalLM(JRTPreTrainedModel, GenerationMixin):
     # generation
 
     def prepare_inputs_for_generation(self, input_ids, past_key_values=None, attention_mask=None,
-                                      use_cache=True, **kwargs):
+                                      use_cache=True, logits_to_keep: int | None = None, **kwargs):
         if past_key_values is not None and past_key_values.is_prefilled:
             input_ids = input_ids[:, -1:]            # decode: one new token against the cache
-        return {"input_ids": input_ids, "attention_mask": attention_mask,
-                "past_key_values": past_key_values, "use_cache": use_cache}
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask,
+                  "past_key_values": past_key_values, "use_cache": use_cache}
+        if logits_to_keep is not None:
+            inputs["logits_to_keep"] = logits_to_keep  # generate asks for the last position only
+        return inputs
 
     def recurrent_state_bytes(self, batch_size: int = 1, dtype: torch.dtype | None = None) -> dict:
         """Bytes of the decode cache per layer kind and in total; independent of sequence length.
