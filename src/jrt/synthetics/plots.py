@@ -62,6 +62,16 @@ def _label_order(labels):
     return sorted(labels, key=_label_rank)
 
 
+def _save(fig, path: str | Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
 def _style(label: str) -> dict:
     colors = {"Attention": "black", "Based": "tab:blue", "JRT-RNN": "tab:red", "Mamba2": "tab:green", "GLA": "tab:purple"}
     base = label.split(" + ")[0].split(" (")[0]
@@ -95,11 +105,7 @@ def plot_mqar(results: list[dict], path: str | Path) -> Path | None:
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("accuracy (best over lr, seed)")
     axes[0][-1].legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_set_disjointness(results: list[dict], path: str | Path) -> Path | None:
@@ -134,11 +140,7 @@ def plot_set_disjointness(results: list[dict], path: str | Path) -> Path | None:
             ax.set_ylim(-0.02, 1.02)
     axes[0].set_ylabel("accuracy (best over lr, seed)")
     axes[1].legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def runs_by_config(results: list[dict]) -> dict:
@@ -173,11 +175,7 @@ def plot_runs_by_seed(results: list[dict], path: str | Path) -> Path | None:
     ax.set_ylabel("accuracy (each dot one run)")
     ax.set_title("every run, by model and state (seeds / learning rates not pooled)", fontsize=10)
     ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def results_table(results: list[dict]) -> str:
