@@ -5,7 +5,7 @@ interpreter config is BT = 16, BD = 32 (based_sym.SYM_INTERPRET); other configs 
 STATE_T, BT = 32) are launched through `config=`. T in {1, 37, 50} is never a multiple of the chunk; D in {40, 64}
 gives a partial value block and two full ones.
 
-Tolerances (max |error| / max |reference|; the reference is naive in fp32 on the same rounded
+Tolerances (max |error| / max |reference|; the reference is naive in float64 on the same rounded
 inputs):
   fp32 inputs: 1e-4 for o, S, z (IEEE products everywhere; observed <= 4e-7).
   bf16 inputs: o 3e-2, S and z 3e-3. Every product with the state has bf16 operands (q x q
@@ -82,13 +82,16 @@ def _mask(B, T):
     return m
 
 
-def _run(q, k, v, tol_o, tol_s, config=None, **kw):
+def _run(q, k, v, tol_o, tol_s, config=None, segments=None, **kw):
     """Kernel on DEV (the GPU when there is one), the naive reference in fp32 on the CPU."""
     to_dev = lambda x: x.to(DEV) if isinstance(x, torch.Tensor) else tuple(t.to(DEV) for t in x)  # noqa: E731
-    o, state = based_fwd_sym(q.to(DEV), k.to(DEV), v.to(DEV), config=config, **{n: to_dev(x) for n, x in kw.items()})
+    o, state = based_fwd_sym(q.to(DEV), k.to(DEV), v.to(DEV), config=config, segments=segments,
+                             **{n: to_dev(x) for n, x in kw.items()})
     o, state = o.cpu(), tuple(s.cpu() for s in state)
-    o_ref, (s_ref, z_ref) = naive.based_linear_attention_naive(q.float(), k.float(), v.float(),
-                                                               output_final_state=True, **kw)
+    # float64 reference: at T = 256 the naive formula in fp32 is itself ~1e-4 off (the kernel ~1e-5)
+    kw64 = {n: (tuple(t.double() for t in x) if n == "initial_state" else x) for n, x in kw.items()}
+    o_ref, (s_ref, z_ref) = naive.based_linear_attention_naive(q.double(), k.double(), v.double(),
+                                                               output_final_state=True, **kw64)
     assert o.dtype == v.dtype and state[0].dtype == torch.float32 and state[1].dtype == torch.float32
     _check(o.float(), o_ref, "o", tol_o)
     _check(state[0], s_ref, "S", tol_s)
@@ -140,3 +143,24 @@ def test_no_state_and_bad_feature_dim():
     q, k, v = _inputs(1, 4, 1, 17, 16)
     with pytest.raises(ValueError, match="feature dim"):
         based_fwd_sym(q, k, v)
+
+
+@pytest.mark.parametrize("segments,T", [(3, 150), (2, 150), (4, 256)])
+def test_segments_equal_one_pass(segments, T):
+    """The segmented path (state-only pass, exclusive prefix sums, segments as batch rows) against the
+    naive reference: padding mask, a non-symmetric initial state, T not a multiple of the segment."""
+    B, H, F, D = 2, 2, 16, 32
+    q, k, v = _inputs(B, T, H, F, D)
+    _run(q, k, v, 1e-4, 1e-4, segments=segments, key_padding_mask=_mask(B, T),
+         initial_state=_init_state(B, H, F, D))
+    o, state = based_fwd_sym(q.to(DEV), k.to(DEV), v.to(DEV), segments=segments, return_state=False)
+    assert state is None
+    _check(o.cpu(), naive.based_linear_attention_naive(q, k, v)[0], "o", 1e-4)
+
+
+def test_segments_fp16_and_bad_value():
+    B, T, H, F, D = 1, 140, 2, 16, 32
+    q, k, v = _inputs(B, T, H, F, D, dtype=torch.float16)
+    _run(q, k, v, 2e-3, 2e-3 if ON_GPU else 1e-4, segments=3, key_padding_mask=_mask(B, T))
+    with pytest.raises(ValueError, match="segments"):
+        based_fwd_sym(q.to(DEV), k.to(DEV), v.to(DEV), segments=0)

@@ -508,13 +508,24 @@ def _state_pass(k, v, mask, out_dtype_like):
     k [B, T, H, F], v [B, T, H, D] contiguous. Used for the PLA prefix state.
     """
     B, T, H, F = k.shape
+    n_chunks = triton.cdiv(T, SEG_UNIT)
+    ns = _num_segments(B * H, triton.cdiv(v.shape[-1], 64), n_chunks, k.device)  # D blocks: BD is autotuned
+    s_seg, z_seg = segment_states(k, v, mask, triton.cdiv(n_chunks, ns) * SEG_UNIT)
+    return s_seg.sum(0), z_seg.sum(0)
+
+
+def segment_states(k, v, mask, seg_len: int):
+    """Each segment's own sum of phi(k) (m v)^T and phi(k) m (from a zero state), in phi space:
+    (S [NS, B*H, E, D], z [NS, B*H, E]) fp32 with NS = ceil(T / seg_len); seg_len a multiple of SEG_UNIT.
+
+    k [B, T, H, F], v [B, T, H, D] contiguous; mask [B, T] bool or None. The state-only launch of the
+    forward kernel (WRITE_OUT=False), one program per (D block, segment, b*h).
+    """
+    if seg_len <= 0 or seg_len % SEG_UNIT:
+        raise ValueError(f"segment_states: seg_len must be a positive multiple of {SEG_UNIT}, got {seg_len}")
+    B, T, H, F = k.shape
     D = v.shape[-1]
     E = 1 + F + F * F
-    BF = feature_block(F)
-    n_d = triton.cdiv(D, 64)  # for the segment heuristic (BD is autotuned)
-    n_chunks = triton.cdiv(T, SEG_UNIT)
-    ns = _num_segments(B * H, n_d, n_chunks, k.device)
-    seg_len = triton.cdiv(n_chunks, ns) * SEG_UNIT
     ns = triton.cdiv(T, seg_len)
     s_out = torch.empty(ns, B * H, E, D, device=k.device, dtype=torch.float32)
     z_out = torch.empty(ns, B * H, E, device=k.device, dtype=torch.float32)
@@ -523,11 +534,11 @@ def _state_pass(k, v, mask, out_dtype_like):
     _fwd(_fwd_grid(D, ns, B * H), k.dtype,
         k, k, v, m, s_out, z_out, v, s_out, s_out, z_out,
         T, H, seg_len, m_stride, 0.0, next_pow2(T),
-        F=F, D=D, E=E, BF=BF,
+        F=F, D=D, E=E, BF=feature_block(F),
         HAS_MASK=has_mask, HAS_INIT=False, WRITE_OUT=False, STORE_STATE=True,
         LOWP=lowp, DT=_TL_DTYPE[k.dtype], IN_PREC=in_prec, ST_PREC=st_prec,
     )
-    return s_out.sum(0), z_out.sum(0)
+    return s_out, z_out
 
 
 def _forward(q, k, v, mask, init_s, init_z, eps, want_state):

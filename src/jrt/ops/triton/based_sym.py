@@ -48,7 +48,7 @@ import triton
 import triton.language as tl
 
 from ._common import INTERPRET, dot_in, feature_block, next_pow2, precisions
-from .based_chunk import _TL_DTYPE, _mask_arg
+from .based_chunk import SEG_UNIT, _TL_DTYPE, _mask_arg, _num_segments, segment_states
 
 HB = 8          # half-feature block: rows of one quadratic block = HB * HB = 64
 MAX_F = 2 * HB
@@ -342,7 +342,7 @@ _sym_tuned = triton.autotune(configs=_tl_configs(),
 
 
 def based_fwd_sym(q, k, v, *, key_padding_mask=None, initial_state=None, eps=1e-12, return_state=True,
-                  config=None):
+                  config=None, segments=None):
     """Causal Based linear attention forward (no autograd): q, k [B, T, H, F]; v [B, T, H, D].
 
     Returns (o [B, T, H, D] in v's dtype, (S [B, H, E, D], z [B, H, E]) fp32 or None), the same
@@ -350,6 +350,11 @@ def based_fwd_sym(q, k, v, *, key_padding_mask=None, initial_state=None, eps=1e-
     key_padding_mask: [B, T] bool (True = real token) or None; initial_state: (S, z) or None.
     config: optional dict of the kernel's meta-parameters, e.g. dict(BT=32, BD=32, TRANS_OUT=True,
     num_warps=4, num_stages=1), to launch one config without autotuning (benchmarks, tests).
+    segments: split T into this many segments read in parallel (None: as the production kernel
+    decides, i.e. only when B*H*(D/64) programs cannot fill the GPU; 1: never). Each segment's own
+    state comes from the production kernel's state-only launch (`based_chunk.segment_states`), an
+    exclusive prefix sum gives every segment its initial state, and the symmetric kernel then runs the
+    segments as extra batch rows.
     """
     if q.dim() != 4 or k.shape != q.shape or v.dim() != 4 or v.shape[:3] != q.shape[:3]:
         raise ValueError(f"based_fwd_sym: need q, k [B, T, H, F] and v [B, T, H, D], got "
@@ -364,6 +369,14 @@ def based_fwd_sym(q, k, v, *, key_padding_mask=None, initial_state=None, eps=1e-
     q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
     if key_padding_mask is not None and tuple(key_padding_mask.shape) != (B, T):
         raise ValueError(f"based_fwd_sym: key_padding_mask must be [B, T] = {(B, T)}, got {tuple(key_padding_mask.shape)}")
+    if segments is None:
+        n_chunks = triton.cdiv(T, SEG_UNIT)
+        segments = 1 if INTERPRET else _num_segments(B * H, triton.cdiv(D, 64), n_chunks, q.device)
+    if not isinstance(segments, int) or segments < 1:
+        raise ValueError(f"based_fwd_sym: segments must be an int >= 1 or None, got {segments!r}")
+    seg_len = triton.cdiv(triton.cdiv(T, SEG_UNIT), segments) * SEG_UNIT
+    if triton.cdiv(T, seg_len) > 1:
+        return _segmented(q, k, v, key_padding_mask, initial_state, eps, return_state, config, seg_len)
     m, m_stride, has_mask = _mask_arg(key_padding_mask, q)
     if initial_state is not None:
         s0, z0 = initial_state
@@ -395,4 +408,39 @@ def based_fwd_sym(q, k, v, *, key_padding_mask=None, initial_state=None, eps=1e-
     state = None
     if return_state:
         state = (s_out.reshape(B, H, E, D), z_out.reshape(B, H, E))
+    return o, state
+
+
+def _segmented(q, k, v, mask, initial_state, eps, return_state, config, seg_len: int):
+    """based_fwd_sym over NS = ceil(T / seg_len) segments in parallel (q, k, v contiguous).
+
+    The state is a sum over tokens, so segment j starts from initial_state + the local states of
+    segments 0..j-1. The tail is padded to NS * seg_len with masked positions (they add nothing),
+    and [B, NS * seg_len] is viewed as [B * NS, seg_len] rows for one launch of the kernel."""
+    B, T, H, F = q.shape
+    D = v.shape[-1]
+    E = 1 + F + F * F
+    ns = triton.cdiv(T, seg_len)
+    s_loc, z_loc = segment_states(k, v, mask, seg_len)                      # [NS, B*H, E, D], [NS, B*H, E]
+    s_init = torch.cumsum(s_loc, 0) - s_loc                                  # exclusive prefix sums
+    z_init = torch.cumsum(z_loc, 0) - z_loc
+    if initial_state is not None:
+        s_init = s_init + initial_state[0].to(device=q.device, dtype=torch.float32).reshape(1, B * H, E, D)
+        z_init = z_init + initial_state[1].to(device=q.device, dtype=torch.float32).reshape(1, B * H, E)
+    # [NS, B, H, ...] -> [B, NS, H, ...] -> rows b * NS + j
+    s_init = s_init.view(ns, B, H, E, D).transpose(0, 1).reshape(B * ns, H, E, D)
+    z_init = z_init.view(ns, B, H, E).transpose(0, 1).reshape(B * ns, H, E)
+    pad = ns * seg_len - T
+    real = torch.ones(B, T, dtype=torch.bool, device=q.device) if mask is None else mask.to(torch.bool)
+    if pad:
+        q, k, v = (torch.nn.functional.pad(x, (0, 0, 0, 0, 0, pad)) for x in (q, k, v))
+        real = torch.nn.functional.pad(real, (0, pad), value=False)
+    rows = lambda x: x.reshape(B * ns, seg_len, *x.shape[2:])  # noqa: E731
+    o, state = based_fwd_sym(rows(q), rows(k), rows(v), key_padding_mask=real.reshape(B * ns, seg_len),
+                             initial_state=(s_init, z_init), eps=eps, return_state=return_state,
+                             config=config, segments=1)
+    o = o.view(B, ns * seg_len, H, D)
+    o = o[:, :T].contiguous() if pad else o
+    if return_state:  # the last segment's final state is the sequence's
+        state = (state[0].view(B, ns, H, E, D)[:, -1], state[1].view(B, ns, H, E)[:, -1])
     return o, state
