@@ -379,7 +379,8 @@ def main(argv=None) -> int:
                                                           indent=1))
         lp = meta["llama_params"] or 0
         lp_text = f"{lp / 1e6:.0f}M" if lp >= 1e7 else f"{lp / 1e6:.2f}M"
-        lines = [f"# Generation: {preset} vs Llama ({lp_text}), {meta['card']}, {meta['date']}", "",
+        versus = f" vs Llama ({lp_text})" if lp else ""   # no Llama method in this run
+        lines = [f"# Generation: {preset}{versus}, {meta['card']}, {meta['date']}", "",
                  "| method | B | prompt | prefill ms | decode tok/s | step ms | floor ms | state bytes/seq | decode |",
                  "|---|---|---|---|---|---|---|---|---|"]
         for r in rows:

@@ -27,12 +27,13 @@ for entry in ${SWEEPS:?set SWEEPS}; do
   name=$(basename "$file" .py)
   mkdir -p "$OUT/$name"
   # build each dataset once before the shards start, so that they do not race to write the cache
-  $PY - "$file" <<'EOF'
-import importlib.util, sys
+  $PY - "$file" "${kvs[@]}" <<'EOF'
+import ast, importlib.util, sys
 from jrt.synthetics.data import load_split
 spec = importlib.util.spec_from_file_location("sweep", sys.argv[1]); mod = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mod)
-for c in {(repr(c.task), c.data_seed): c for c in mod.runs()}.values():
+kw = {k: ast.literal_eval(v) for k, v in (a.split("=", 1) for a in sys.argv[2:] if a)}  # the entry's --set pairs
+for c in {(repr(c.task), c.data_seed): c for c in mod.runs(**kw)}.values():
     for split in ("train", "test"):
         load_split(c.task, split, c.data_seed)
 EOF

@@ -23,8 +23,10 @@ in_time() { [ $(( $(date +%s) - T0 )) -lt "$DEADLINE_S" ] || { echo "deadline: s
 ev() {  # ev GPU OUTDIR MODELS TASKS LIMIT FILL SUBDIR
   in_time "eval $3 $4 $6" || return 0
   CUDA_VISIBLE_DEVICES=$1 OUT=$2 MODELS="$3" EVAL_TASKS=$4 EVAL_LIMIT=$5 EVAL_PREFIX_FILL=$6 EVAL_SUBDIR=$7 \
-    bash benchmarks/train_gpu.sh eval > /dev/null 2>&1
+    bash benchmarks/train_gpu.sh eval > "$2/eval_${7}_${3//[: ]/_}.log" 2>&1
 }
+# runs of these models left by an earlier call on the same machine must not pass for this call's
+for M in $A_MODELS $B_MODELS; do rm -rf "${RUNS:?}/${M//:/_}"; done
 (
   [ -n "$B_MODELS" ] || exit 0
   CUDA_VISIBLE_DEVICES=1 OUT="$R/gpu1" MODELS="$B_MODELS" bash benchmarks/train_gpu.sh train > "$R/gpu1/train.out" 2>&1

@@ -163,3 +163,13 @@ def test_runs_by_seed_keeps_every_run(tmp_path):
     assert plots.plot_runs_by_seed(results, tmp_path / "s.png").stat().st_size > 0
     assert plots.plot_runs_by_seed([mk("Based", 100, 0.07)], tmp_path / "none.png") is None
     assert not (tmp_path / "none.png").exists()
+
+
+def test_run_stopped_by_time_says_so(tmp_path, capsys):
+    """A run cut by max_seconds before max_steps records it and warns: its lr schedule never finished."""
+    task = MQARTask(vocab_size=32, train=(MQARSegment(16, 2, 500),), test=(MQARSegment(16, 2, 50),))
+    cfg = RunConfig("cut", task, ModelSpec("attention", d_model=16, num_heads=2, attention_layers=1),
+                    train=TrainConfig(lr=1e-3, batch_size=8, max_steps=10_000, eval_every=1, max_seconds=0.0))
+    r = run(cfg, "cpu", tmp_path, progress=False)
+    assert r["stopped"] == "max_seconds" and r["steps"] < 10_000
+    assert "lr schedule did not finish" in capsys.readouterr().err

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,6 +262,11 @@ def run(cfg: RunConfig, device: str | torch.device | None = None, cache_dir=None
                 break
     if bar is not None:
         bar.close()
+    if stopped == "max_seconds":
+        # the cosine schedule is laid out over max_steps: stopping on time leaves the lr high
+        msg = (f"{cfg.name}: stopped by max_seconds={tc.max_seconds:g} at step {step} of max_steps={tc.max_steps}; "
+               f"the lr schedule did not finish (lower steps or raise max_seconds)")
+        (log or (lambda m: print(m, file=sys.stderr)))(msg)
     final = history[-1] if history else {}
     return {
         "name": cfg.name,

@@ -29,8 +29,9 @@ takes the symmetric part (S[i, j] + S[j, i]) / 2 of a given initial state (only 
 the output: phi(q) is symmetric); at store, the antisymmetric part of the initial state is added
 back, so the returned state is S0 + (sum of phi(k) v^T) exactly, as the naive reference returns it.
 
-One program walks the whole sequence per (value block, b*h) (no segment split), grid
-(D / BD, B*H). TRANS_OUT computes o^T = A^T phi(q)^T so that the state is the A operand of the
+The kernel walks a whole sequence per program, grid (D / BD, B*H); when B*H is too small to fill
+the GPU, the launcher first splits T into segments (`segments=`, below) and runs them as extra
+batch rows. TRANS_OUT computes o^T = A^T phi(q)^T so that the state is the A operand of the
 read-out product (the fastest variant of the original kernel on the H100). STATE_T (implies the
 transposed read-out) goes one step further: the state blocks are held transposed, [BD, rows], and
 updated as A^T += (m v)^T k2, so the update's fp32 accumulator is the read-out's A operand without
@@ -53,15 +54,17 @@ from .based_chunk import SEG_UNIT, _TL_DTYPE, _mask_arg, _num_segments, segment_
 HB = 8          # half-feature block: rows of one quadratic block = HB * HB = 64
 MAX_F = 2 * HB
 
-# GPU autotune choices (meta, num_warps, num_stages), from the offline sm_90 compile (bf16, triton
-# 3.9: `python -m jrt.ops.triton.compile_check --sym`); untimed on a GPU so far.
-# JRT_TRITON_SYM_CONFIGS='[[{"BT": 32, "BD": 32, "TRANS_OUT": true}, 4, 1], ...]' overrides.
+# GPU autotune choices (meta, num_warps, num_stages): the configs without spills in the offline sm_90
+# compile (bf16, triton 3.9: `python -m jrt.ops.triton.compile_check --sym`) plus the production
+# kernel's shape, fastest first; comments give the H100 time at B=16, T=32768, H=16, bf16
+# (benchmarks/results/kernel_session/sym_configs.json; the production kernel: 9.08 ms).
+# JRT_TRITON_SYM_CONFIGS='[[{"BT": 16, "BD": 64, "STATE_T": true}, 4, 1], ...]' overrides.
 SYM_CONFIGS = [
-    ({"BT": 32, "BD": 32, "TRANS_OUT": True}, 4, 1),   # the original kernel's H100 winner (spills 144 B here)
-    ({"BT": 16, "BD": 64, "STATE_T": True}, 4, 1),     # every state product a wgmma, 254 regs, no spill
-    ({"BT": 32, "BD": 64, "STATE_T": True}, 8, 1),     # 246 regs, no spill
-    ({"BT": 32, "BD": 32, "TRANS_OUT": True}, 8, 1),   # 250 regs, no spill
-    ({"BT": 16, "BD": 32, "TRANS_OUT": True}, 4, 1),   # 255 regs, no spill
+    ({"BT": 16, "BD": 64, "STATE_T": True}, 4, 1),     # 7.87 ms: every state product a wgmma, 254 regs, no spill
+    ({"BT": 32, "BD": 32, "TRANS_OUT": True}, 4, 1),   # 9.40 ms: the production kernel's shape (spills 144 B)
+    ({"BT": 32, "BD": 64, "STATE_T": True}, 8, 1),     # 11.39 ms: 246 regs, no spill
+    ({"BT": 16, "BD": 32, "TRANS_OUT": True}, 4, 1),   # 15.85 ms: 255 regs, no spill
+    ({"BT": 32, "BD": 32, "TRANS_OUT": True}, 8, 1),   # 19.24 ms: 250 regs, no spill
 ]
 if os.environ.get("JRT_TRITON_SYM_CONFIGS"):
     SYM_CONFIGS = [tuple(c) for c in json.loads(os.environ["JRT_TRITON_SYM_CONFIGS"])]

@@ -104,8 +104,8 @@ def main(out=None, device="auto", cache_dir=None, progress=True) -> int:
           f"JRT-Prompt - Based = {results[1]['accuracy'] - base:+.3f}, "
           f"JRT-RNN - Based = {results[2]['accuracy'] - base:+.3f}  (total {time.time() - t0:.0f}s)")
     print("At this size and step count the models are still learning to answer with a value of the context "
-          "(the 1/N level); recall beyond it, where JRT-Prompt reaches 0.98-0.99 and causal Based stays at "
-          "0.07, takes a GPU run: docs/RESULTS.md, 'MQAR seeds'.")
+          "(the 1/N level); recall beyond it (Based + JRT-Prompt 0.97-0.99 on MQAR where causal Based "
+          "stays below 1/N) takes a GPU run: docs/RESULTS.md, 'MQAR seeds'.")
     out_dir = Path(out or "results/synthetics/demo")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(results, indent=1))

@@ -23,7 +23,7 @@ def task(train_per_segment: int = 50_000, test_per_segment: int = 1_000) -> MQAR
                     test=tuple(MQARSegment(SEQ_LEN, n, test_per_segment) for n in KV_PAIRS))
 
 
-def runs(max_seconds: float = 120.0, lr: float = 3e-3, batch_size: int = 128, steps: int = 5_000,
+def runs(max_seconds: float = 120.0, lr: float = 3e-3, batch_size: int = 128, steps: int = 2_500,
          seed: int = 0) -> list[RunConfig]:
     t = task()
     tc = TrainConfig(lr=lr, batch_size=batch_size, max_steps=steps, eval_every=250, eval_batch_size=256,

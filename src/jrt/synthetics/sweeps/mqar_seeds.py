@@ -24,11 +24,13 @@ seeds and as many steps as the budget gives, with a schedule that fits them.
 
 Setting: exactly `mqar_focus.task()` (vocab 256, T 256, 8 and 16 kv pairs, the same data, data
 seed 0) and model shapes (d_model 64, 4 layers conv / mixer, 2 heads, no MLP), lr 3e-3, batch 128;
-`steps` (default 5,000: warm-up 100 steps, cosine over 5,000) is near what a run gets in
-`max_seconds` on an H100 shared by ~8 processes. Init / batch-order seeds vary (`seeds`).
+`steps` (default 2,500: warm-up 50 steps, cosine over 2,500) is what a run gets in the default
+200 s on an H100 shared by 14 processes (2,500 steps took 134-176 s; 6,000 steps took ~382 s with 12
+processes). Give `steps` and `max_seconds` together: a run that stops on `max_seconds` first never
+finishes its schedule, and the runner says so. Init / batch-order seeds vary (`seeds`).
 
-    for i in 0 1 2 3 4 5 6; do     # 14 runs, 7 processes: 2 runs each (~6.5 min at 180 s a run)
-      jrt synth --sweep src/jrt/synthetics/sweeps/mqar_seeds.py --out DIR --shard $i/7 --set max_seconds=180 &
+    for i in 0 1 2 3 4 5 6; do     # 14 runs, 7 processes: 2 runs each (~7 min at 200 s a run)
+      jrt synth --sweep src/jrt/synthetics/sweeps/mqar_seeds.py --out DIR --shard $i/7 &
     done; wait; jrt synth --plot DIR
 """
 from __future__ import annotations
@@ -39,7 +41,7 @@ from jrt.synthetics.runner import RunConfig, TrainConfig
 from jrt.synthetics.sweeps.mqar_focus import D_MODEL, task
 
 
-def runs_jrt_seeds(max_seconds: float = 180.0, steps: int = 5000, lr: float = 3e-3, batch_size: int = 128,
+def runs_jrt_seeds(max_seconds: float = 200.0, steps: int = 2500, lr: float = 3e-3, batch_size: int = 128,
                    seeds=(0, 1), feature_dims=(2, 4, 8), control_feature_dims=(4,), warmup_frac: float = 0.02,
                    use_mlp: bool = False, eval_every: int = 250) -> list[RunConfig]:
     """JRT-RNN and Based + JRT-Prompt x2 at F in `feature_dims` x `seeds`, plus causal Based at

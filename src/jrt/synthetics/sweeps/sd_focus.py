@@ -14,8 +14,9 @@ attention 0.998 on every slice by step 1,600 at batch 32 (took off at ~1,300); a
 Based 0.131, Based + JRT-Prompt 0.124, JRT-RNN 0.118; at batch 64, F = 16: Based 0.216, JRT-RNN
 0.205 (A4_B16 / A16_B4: 0.31 / 0.34 and 0.30 / 0.34), all still rising. Chance is 1/124 = 0.008;
 the recurrent models were on the "guess a token of the shorter set" plateau (1/4 on the |A| or
-|B| = 4 slices), which is why the GPU runs get 4,000 steps at batch 128 (4x the examples of the
-longest probe). Whether they leave it there is what the sweep measures; if they do not, raise
+|B| = 4 slices), which is why the GPU runs get 2,500 steps at batch 128 (2.5x the examples of the
+longest probe; 2,500 steps took 130-153 s with 14 processes on one H100, so the default 200 s
+lets the cosine schedule finish). Whether they leave it there is what the sweep measures; if they do not, raise
 `max_seconds`/`steps` or drop the 48-token shapes (`--set shapes=...`).
 
 Note: the paper's non-causal model in Figure 2 is fully non-causal Based (non-causal linear
@@ -34,8 +35,8 @@ Two seeds (data and init), seed 0 first, so a time-limited run still covers ever
 `max_steps` is set near the number of steps a run gets in `max_seconds` on an H100 shared by ~8
 processes (the cosine schedule then actually decays; `max_seconds` is only the guard).
 
-    for i in 0 1 2 3 4 5 6; do     # 14 runs, 7 processes: 2 runs each (~6.5 min at 180 s a run)
-      jrt synth --sweep src/jrt/synthetics/sweeps/sd_focus.py --out DIR --shard $i/7 --set max_seconds=180 &
+    for i in 0 1 2 3 4 5 6; do     # 14 runs, 7 processes: 2 runs each (~7 min at 200 s a run)
+      jrt synth --sweep src/jrt/synthetics/sweeps/sd_focus.py --out DIR --shard $i/7 &
     done; wait; jrt synth --plot DIR
 """
 from __future__ import annotations
@@ -64,7 +65,7 @@ MODELS = (  # (tag, kind, variant, uses the feature dim)
 )
 
 
-def runs(max_seconds: float = 180.0, steps: int = 4000, lr: float = 3e-3, batch_size: int = 128,
+def runs(max_seconds: float = 200.0, steps: int = 2500, lr: float = 3e-3, batch_size: int = 128,
          seeds=(0, 1), d_model: int = D_MODEL, feature_dims=FEATURE_DIMS, vocab: int = VOCAB,
          shapes=SHAPES, train_per_segment: int = 25_000, test_per_segment: int = 500,
          eval_every: int = 250) -> list[RunConfig]:
