@@ -21,7 +21,7 @@ def register(subparsers) -> None:
     what.add_argument("--preset", choices=["demo"], help="a small fixed run (demo: CPU, a few minutes)")
     what.add_argument("--sweep", help="mqar | set-disjointness | path/to/sweep.py")
     what.add_argument("--plot", metavar="RESULTS_DIR", help="make the table and plots from a results dir")
-    p.add_argument("--out", default=None, help="output dir (default results/synthetics/<name>)")
+    p.add_argument("--out", default=None, help="output dir (default results/synthetics/<name>; the demo: runs/synthetics/demo)")
     p.add_argument("--device", default="auto", help="auto (cuda if available) | cpu | cuda | cuda:1 ...")
     p.add_argument("--cache-dir", default=None, help="dataset cache (default $JRT_CACHE or ~/.cache/jrt/synthetics)")
     p.add_argument("--max-minutes", type=float, default=None, help="sweeps: start no new run after this")
