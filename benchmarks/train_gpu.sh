@@ -19,7 +19,8 @@
 #    MICRO_BS (16; on OOM use MICRO_BS=8 GRAD_ACCUM=2: same global batch), GRAD_ACCUM (1), SEQ_LEN (2048), LR (8e-4), MODELS (space-separated), COMPILE (0/1), EVAL_TOKENS (262144 per split),
 #    EVAL_LIMIT (documents per recall task; 0 = all in eval mode, off in train mode),
 #    EVAL_TASKS (swde,fda,swde_twice,fda_twice), EVAL_PREFIX_FILL (pad; repeat = JRT-RNN read-2x
-#    padding), EVAL_SUBDIR (recall_eval; each eval writes runs/gpu_train/NAME/EVAL_SUBDIR).
+#    padding), EVAL_SUBDIR (recall_eval; each eval writes runs/gpu_train/NAME/EVAL_SUBDIR),
+#    EVAL_CONTEXT (1000 tokens of context; the paper's short columns use 500).
 #    Trained runs (checkpoint-free, final_model/ in safetensors) stay in runs/gpu_train (git-ignored;
 #    kept on the device machine while it is warm). Under $OUT (at most 8 small files):
 #      results.json, results.md   per model: params, tokens, tokens/s, perplexities, state bytes
@@ -95,6 +96,7 @@ if [ "$MODE" = eval ] || [ "$EVAL_LIMIT" -gt 0 ]; then
     echo "=== recall eval $M, $EVAL_TASKS, prefix fill $FILL -> $SUB ($(date -u +%H:%M:%S)) ==="
     "$PY" -m jrt.cli eval --model "$RUNS/$NAME/final_model" --tokenizer .gpu_data/eval_root/tokenizers/gpt2 \
         --data-dir .gpu_data/eval_root --tasks "$EVAL_TASKS" $LIMIT_ARG --batch-size 32 --prefix-fill "$FILL" \
+        --context-length "${EVAL_CONTEXT:-1000}" \
         --out "$RUNS/$NAME/$SUB" || echo "!!! recall eval of $M failed"
   done
   "$PY" -m jrt.train.gpu_bench collect-eval "$RUNS" "$OUT" $MODELS

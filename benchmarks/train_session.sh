@@ -3,7 +3,8 @@
 #   GPU 1: B_MODELS trained, then evaluated on SWDE/FDA (default + twice)
 #   GPU 0: A_MODELS trained, then evaluated on SWDE/FDA and SQuAD/NQ (default + twice); then, once
 #          B's models are trained, their SQuAD/NQ evaluation, and for JRT-RNN models the read-2x
-#          padding evaluation (prefix filled by repeating the prompt, paper Table 4)
+#          padding evaluation (prefix filled by repeating the prompt, paper Table 4) at context 1000
+#          and, with the default padding for comparison, at context 500
 # Data: the carried .gpu_data (benchmarks/train_gpu.sh populate). Knobs: TOKENS, MAX_TIME, LIMIT (200),
 # QA_LIMIT (100), DEADLINE_S (seconds after which no new evaluation starts, 540).
 # Everything is written under $R and packed into $OUT/train_session.tgz (also after each phase).
@@ -20,9 +21,10 @@ A_MODELS=${A_MODELS:-}; B_MODELS=${B_MODELS:-}
 T0=$(date +%s)
 pack() { tar czf "$OUT/train_session.tgz" -C "$R" . 2>/dev/null; }
 in_time() { [ $(( $(date +%s) - T0 )) -lt "$DEADLINE_S" ] || { echo "deadline: skipping $1"; return 1; }; }
-ev() {  # ev GPU OUTDIR MODELS TASKS LIMIT FILL SUBDIR
+ev() {  # ev GPU OUTDIR MODELS TASKS LIMIT FILL SUBDIR [CONTEXT]
   in_time "eval $3 $4 $6" || return 0
   CUDA_VISIBLE_DEVICES=$1 OUT=$2 MODELS="$3" EVAL_TASKS=$4 EVAL_LIMIT=$5 EVAL_PREFIX_FILL=$6 EVAL_SUBDIR=$7 \
+    EVAL_CONTEXT=${8:-1000} \
     bash benchmarks/train_gpu.sh eval > "$2/eval_${7}_${3//[: ]/_}.log" 2>&1
 }
 # runs of these models left by an earlier call on the same machine must not pass for this call's
@@ -39,7 +41,11 @@ for M in $A_MODELS $B_MODELS; do rm -rf "${RUNS:?}/${M//:/_}"; done
   fi
   for M in $A_MODELS $B_MODELS; do   # B's models: wait until trained (summary.json is written last)
     until [ -f "$RUNS/${M//:/_}/summary.json" ] || [ $(( $(date +%s) - T0 )) -ge "$DEADLINE_S" ]; do sleep 5; done
-    case $M in jrt*) ev 0 "$R/gpu0" "$M" swde,fda "$LIMIT" repeat recall_eval_repeat ;; esac
+    case $M in jrt*)  # read-2x padding: at context 1000 (prompt ~ enc_length) and 500 (paper Table 2/4)
+      ev 0 "$R/gpu0" "$M" swde,fda "$LIMIT" repeat recall_eval_repeat
+      ev 0 "$R/gpu0" "$M" swde,fda "$LIMIT" pad recall_eval_c500 500
+      ev 0 "$R/gpu0" "$M" swde,fda "$LIMIT" repeat recall_eval_c500_repeat 500 ;;
+    esac
     ev 0 "$R/gpu0" "$M" squad,nq,squad_twice,nq_twice "$QA_LIMIT" pad recall_eval_qa
   done
 ) &
