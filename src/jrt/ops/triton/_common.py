@@ -70,6 +70,16 @@ def sm_count(device: torch.device) -> int:
 
 
 @triton.jit
+def quad_rows(F: tl.constexpr, BF: tl.constexpr):
+    """The quadratic block of the features, flattened: entry r = i * BF + j (i, j < BF) is the pair
+    (i, j), whose phi-space row is 1 + F + i F + j. Returns (those rows [BF*BF], valid mask: i, j < F)."""
+    offs_r = tl.arange(0, BF * BF)
+    ri = offs_r // BF
+    rj = offs_r % BF
+    return 1 + F + ri * F + rj, (ri < F) & (rj < F)
+
+
+@triton.jit
 def dot_st(a, b, LOWP: tl.constexpr, DT: tl.constexpr, PREC: tl.constexpr):
     """A product with a state operand: bf16 operands when LOWP, else fp32 operands at PREC."""
     if LOWP:

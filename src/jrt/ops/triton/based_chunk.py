@@ -42,7 +42,7 @@ import triton
 import triton.language as tl
 
 from ._common import (INTERPRET, RSQRT2, next_pow2, dot_in, dot_st, feature_block, precisions,
-                      sm_count, value_block)
+                      quad_rows, sm_count, value_block)
 
 _TL_DTYPE = {torch.float32: tl.float32, torch.float16: tl.float16, torch.bfloat16: tl.bfloat16}
 
@@ -126,11 +126,7 @@ def _based_fwd_kernel(
     mf = offs_f < F
     offs_d = pid_d * BD + tl.arange(0, BD)
     md = offs_d < D
-    offs_r = tl.arange(0, BF * BF)
-    ri = offs_r // BF
-    rj = offs_r % BF
-    mr = (ri < F) & (rj < F)
-    e2 = 1 + F + ri * F + rj
+    e2, mr = quad_rows(F, BF)
     e2m = 1 + F + offs_f[:, None] * F + offs_f[None, :]
     mff = mf[:, None] & mf[None, :]
     offs_c = tl.arange(0, BT)
@@ -251,11 +247,7 @@ def _based_bwd_dq_kernel(
     mf = offs_f < F
     offs_d = pid_d * BD + tl.arange(0, BD)
     md = offs_d < D
-    offs_r = tl.arange(0, BF * BF)
-    ri = offs_r // BF
-    rj = offs_r % BF
-    mr = (ri < F) & (rj < F)
-    e2 = 1 + F + ri * F + rj
+    e2, mr = quad_rows(F, BF)
     offs_c = tl.arange(0, BT)
     causal = offs_c[:, None] >= offs_c[None, :]
 
@@ -358,11 +350,7 @@ def _based_bwd_dkdv_kernel(
     mf = offs_f < F
     offs_d = pid_d * BD + tl.arange(0, BD)
     md = offs_d < D
-    offs_r = tl.arange(0, BF * BF)
-    ri = offs_r // BF
-    rj = offs_r % BF
-    mr = (ri < F) & (rj < F)
-    e2 = 1 + F + ri * F + rj
+    e2, mr = quad_rows(F, BF)
     offs_c = tl.arange(0, BT)
     causal = offs_c[:, None] >= offs_c[None, :]
 
@@ -454,7 +442,7 @@ def _based_bwd_dkdv_kernel(
         zb = dz_out_ptr + st_idx * E
         tl.store(zb + tl.arange(0, 1), dz0, mask=tl.arange(0, 1) < (pid_d == 0).to(tl.int32))
         tl.store(zb + 1 + offs_f, dz1, mask=offs_f < F * (pid_d == 0).to(tl.int32))
-        tl.store(zb + e2, dz2, mask=(ri < F * (pid_d == 0).to(tl.int32)) & (rj < F))
+        tl.store(zb + e2, dz2, mask=mr & (e2 < E * (pid_d == 0).to(tl.int32)))  # block 0 only
 
 
 # ----------------------------------------------------------------------------------------------

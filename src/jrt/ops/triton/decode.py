@@ -11,7 +11,7 @@ import torch
 import triton
 import triton.language as tl
 
-from ._common import RSQRT2, configs, feature_block, value_block
+from ._common import RSQRT2, configs, feature_block, quad_rows, value_block
 
 
 @triton.autotune(configs=configs(stages=(1,)), key=["F", "D"])
@@ -31,11 +31,7 @@ def _based_decode_kernel(
     mf = offs_f < F
     offs_d = pid_d * BD + tl.arange(0, BD)
     md = offs_d < D
-    offs_r = tl.arange(0, BF * BF)
-    ri = offs_r // BF
-    rj = offs_r % BF
-    mr = (ri < F) & (rj < F)
-    e2 = 1 + F + ri * F + rj
+    e2, mr = quad_rows(F, BF)
     o1 = tl.arange(0, 1)
 
     qf = tl.load(q_ptr + bh * F + offs_f, mask=mf, other=0.0).to(tl.float32) * SCALE1
@@ -66,7 +62,7 @@ def _based_decode_kernel(
     znb = z_new_ptr + bh * E
     tl.store(znb + o1, z0, mask=o1 < (pid_d == 0).to(tl.int32))
     tl.store(znb + 1 + offs_f, z1, mask=offs_f < F * (pid_d == 0).to(tl.int32))
-    tl.store(znb + e2, z2, mask=(ri < F * (pid_d == 0).to(tl.int32)) & (rj < F))
+    tl.store(znb + e2, z2, mask=mr & (e2 < E * (pid_d == 0).to(tl.int32)))  # block 0 only
 
 
 def based_decode_step_triton(q, k, v, state, eps=1e-12):
