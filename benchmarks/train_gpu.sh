@@ -17,6 +17,7 @@
 #    (or EVAL_LIMIT=N with the first call to evaluate right after training)
 #    Knobs (env): TOKENS (per model, 20000000), MAX_TIME (training seconds per model, 95),
 #    MICRO_BS (16; on OOM use MICRO_BS=8 GRAD_ACCUM=2: same global batch), GRAD_ACCUM (1), SEQ_LEN (2048), LR (8e-4), MODELS (space-separated), COMPILE (0/1), EVAL_TOKENS (262144 per split),
+#    NPROC (1; N trains each model with DDP on N GPUs: use MICRO_BS=16/N for the same global batch),
 #    EVAL_LIMIT (documents per recall task; 0 = all in eval mode, off in train mode),
 #    EVAL_TASKS (swde,fda,swde_twice,fda_twice), EVAL_PREFIX_FILL (pad; repeat = JRT-RNN read-2x
 #    padding), EVAL_SUBDIR (recall_eval; each eval writes runs/gpu_train/NAME/EVAL_SUBDIR),
@@ -69,7 +70,8 @@ fi
   "$PY" -c "import torch, transformers; print('torch', torch.__version__, 'cuda', torch.version.cuda); print('transformers', transformers.__version__)"
   "$PY" -c "import triton; print('triton', triton.__version__)" || true
   "$PY" -c "import mamba_ssm; print('mamba_ssm', mamba_ssm.__version__)" 2>/dev/null \
-    || echo "mamba_ssm: not installed (HF Mamba2 runs its slower torch path)"; } > "$OUT/env.txt" 2>&1
+    || echo "mamba_ssm: not installed (HF Mamba2 runs transformers' torch scan, or fla's with JRT_MAMBA2_SCAN=fla)"
+  "$PY" -c "import fla; print('fla', fla.__version__)" 2>/dev/null || echo "fla: not installed"; } > "$OUT/env.txt" 2>&1
 cat "$OUT/env.txt"
 
 if [ "$MODE" = train ]; then
@@ -78,7 +80,9 @@ if [ "$MODE" = train ]; then
     NAME=${M//:/_}
     rm -rf "${RUNS:?}/$NAME"
     echo "=== train $M ($(date -u +%H:%M:%S)) ==="
-    "$PY" -m jrt.train.cli train --data "$DATA" --out "$RUNS/$NAME" --model "$M" \
+    LAUNCH=( "$PY" )
+    [ "${NPROC:-1}" -gt 1 ] && LAUNCH=( "$PY" -m torch.distributed.run --standalone --nproc_per_node "$NPROC" )
+    "${LAUNCH[@]}" -m jrt.train.cli train --data "$DATA" --out "$RUNS/$NAME" --model "$M" \
         --seq-len "$SEQ_LEN" --micro-batch-size "$MICRO_BS" --grad-accum "$GRAD_ACCUM" --max-tokens "$TOKENS" --max-time "$MAX_TIME" \
         --lr "$LR" --min-lr "$MIN_LR" --log-every 20 --eval-tokens "${EVAL_TOKENS:-262144}" --no-progress $COMPILE_FLAG \
       || echo "!!! $M failed"

@@ -69,6 +69,18 @@ def test_model_path_that_is_not_a_model(tmp_path, gpt2_tokenizer_path):
         JRTLM(pretrained="jrt-tiny", tokenizer=str(tmp_path / "empty"), device="cpu")
 
 
+def test_fla_architecture_without_fla_is_one_clear_error(tmp_path, monkeypatch):
+    import json
+    import sys
+
+    from jrt.models.loading import load_causal_lm
+
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "gla", "hidden_size": 64}))
+    monkeypatch.setitem(sys.modules, "fla", None)  # `import fla` raises ImportError
+    with pytest.raises(ValueError, match="model_type 'gla'.*flash-linear-attention"):
+        load_causal_lm(str(tmp_path))
+
+
 def test_cli_errors(tmp_path, recall_data_dir, gpt2_tokenizer_path, capsys):
     from jrt.cli import main
 

@@ -1,9 +1,12 @@
 """Loading a causal LM by name: a local Hugging Face folder (any architecture) or a JRT preset.
 
 No hub access: a name that is neither a folder with a config.json nor a preset is an error.
+Architectures transformers does not know (fla's GLA, RWKV7, ...) are registered by importing
+flash-linear-attention first; with JRT_MAMBA2_SCAN=fla, HF Mamba2 gets fla's scan on CUDA.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ def load_causal_lm(pretrained: str, tokenizer=None, dtype: torch.dtype | None = 
                              f"name (presets: {', '.join(PRESET_NAMES)})")
         from transformers import AutoModelForCausalLM
 
+        _prepare_architecture(path)
         try:
             model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype or "auto")
         except Exception as exc:  # noqa: BLE001  (any loading failure becomes one clear error)
@@ -42,3 +46,24 @@ def load_causal_lm(pretrained: str, tokenizer=None, dtype: torch.dtype | None = 
     if dtype is not None:
         model = model.to(dtype)
     return model.eval()
+
+
+def _prepare_architecture(path: Path) -> None:
+    """Register fla's model types when transformers lacks the folder's one; speed up Mamba2's scan."""
+    from transformers import CONFIG_MAPPING
+
+    try:
+        model_type = json.loads((path / "config.json").read_text()).get("model_type")
+    except (OSError, ValueError):
+        return  # from_pretrained reports the unreadable config
+    if model_type == "mamba2":
+        from .mamba2_scan import maybe_install
+
+        maybe_install()  # JRT_MAMBA2_SCAN=fla: the scan through fla (see mamba2_scan)
+    elif model_type and model_type not in CONFIG_MAPPING:
+        try:
+            import fla  # noqa: F401  (registers GLA, RWKV7, ... with the Auto classes)
+        except Exception as exc:  # noqa: BLE001
+            raise ValueError(f"model {str(path)!r} has model_type {model_type!r}, unknown to transformers; "
+                             "if it is a flash-linear-attention model, install it "
+                             f"(pip install flash-linear-attention einops): {exc}") from exc

@@ -42,13 +42,13 @@ def register(subparsers) -> None:
     p.set_defaults(func=_prepare)
 
     t = subparsers.add_parser("train", help="train a model (single process or torchrun DDP/FSDP2)",
-                              description="Train a JRT/Based preset or an HF Llama/Mamba2 baseline on a "
+                              description="Train a JRT/Based preset or an HF Llama/Mamba2/GLA baseline on a "
                                           "prepared data directory. Multi-process: torchrun --nproc_per_node N "
                                           "-m jrt.train.cli train ...")
     t.add_argument("--data", required=True, help="prepared data directory (jrt prepare-data)")
     t.add_argument("--out", required=True, help="run directory (logs, checkpoints, summary.json)")
     t.add_argument("--model", default="hf-llama:tiny",
-                   help="jrt-small | based-small | jrt-tiny | ... | hf-llama:<size> | hf-mamba2:<size>")
+                   help="jrt-small | based-small | jrt-tiny | ... | hf-llama:<size> | hf-mamba2:<size> | hf-gla:<size> (fla, GPU)")
     t.add_argument("--objective", default="auto", choices=["auto", "jrt", "ntp"])
     t.add_argument("--seq-len", type=int, default=2048)
     t.add_argument("--enc-length", type=_int_or_none, default=None)

@@ -1,12 +1,16 @@
-"""Model construction for `jrt train`: JRT/Based presets and same-size HF Llama / Mamba2 baselines.
+"""Model construction for `jrt train`: JRT/Based presets and same-size Llama / Mamba2 / GLA baselines.
 
 ``--model`` takes
   jrt-small | based-small | jrt-tiny | ...   a ``jrt.models.preset_config`` preset
-  hf-llama:<size>  / hf-mamba2:<size>        a transformers LlamaForCausalLM / Mamba2ForCausalLM
-                                             sized to match the ``jrt-<size>`` preset's parameter
+  hf-llama:<size> / hf-mamba2:<size>         a transformers LlamaForCausalLM / Mamba2ForCausalLM
+  hf-gla:<size>                              fla's GLAForCausalLM (needs flash-linear-attention, GPU)
+                                             each sized to match the ``jrt-<size>`` preset's parameter
                                              count (same hidden size, layers chosen to match), or a
                                              built-in table when jrt.models is not available; <size>
                                              may also be a parameter count such as ``50m``.
+
+With ``JRT_MAMBA2_SCAN=fla`` HF Mamba2's chunk scan runs through fla's GLA kernel instead of
+transformers' pure-torch SSD (jrt.models.mamba2_scan: same model and weights).
 """
 from __future__ import annotations
 
@@ -21,6 +25,9 @@ _FALLBACK = {
     "360m": (1024, 360_000_000, None),
     "1.3b": (1792, 1_300_000_000, None),
 }
+
+
+HF_KINDS = ("llama", "mamba2", "gla")
 
 
 def pad_vocab(n: int, multiple: int = 8) -> int:
@@ -87,7 +94,28 @@ def _mamba2_config(hidden: int, layers: int, vocab: int, seq_len: int, tie: bool
                         pad_token_id=None, residual_in_fp32=True)
 
 
+def _gla_config(hidden: int, layers: int, vocab: int, seq_len: int, tie: bool):
+    GLAConfig = _fla_models().GLAConfig
+    # the GLA paper's shape: 4 heads at 1k width (head dims 128/256 at expand_k 0.5 / expand_v 1)
+    return GLAConfig(vocab_size=vocab, hidden_size=hidden, num_hidden_layers=layers,
+                     num_heads=max(1, hidden // 256), expand_k=0.5, expand_v=1.0, hidden_ratio=4,
+                     attn_mode="chunk", use_short_conv=False, max_position_embeddings=max(seq_len, 2048),
+                     tie_word_embeddings=tie, fuse_cross_entropy=False, fuse_linear_cross_entropy=False,
+                     bos_token_id=None, eos_token_id=None, pad_token_id=None)
+
+
+def _fla_models():
+    try:
+        import fla.models as fla_models
+    except Exception as exc:  # noqa: BLE001
+        raise ImportError("hf-gla:<size> needs flash-linear-attention and a CUDA GPU "
+                          "(pip install flash-linear-attention einops)") from exc
+    return fla_models
+
+
 def _hf_class(kind: str):
+    if kind == "gla":
+        return _fla_models().GLAForCausalLM
     from transformers import LlamaForCausalLM, Mamba2ForCausalLM
 
     return {"llama": LlamaForCausalLM, "mamba2": Mamba2ForCausalLM}[kind]
@@ -99,8 +127,8 @@ def _meta_params(kind: str, cfg) -> int:
 
 
 def hf_baseline_config(kind: str, size: str, vocab: int, seq_len: int):
-    """(config, info) for an HF Llama/Mamba2 sized to match ``jrt-<size>`` (or a param count)."""
-    make = {"llama": _llama_config, "mamba2": _mamba2_config}[kind]
+    """(config, info) for an HF Llama/Mamba2/GLA sized to match ``jrt-<size>`` (or a param count)."""
+    make = {"llama": _llama_config, "mamba2": _mamba2_config, "gla": _gla_config}[kind]
     tie = True
     fixed_layers = None
     m = re.fullmatch(r"(\d+(?:\.\d+)?)([mMbB])", size)
@@ -136,20 +164,27 @@ def build_model(spec: str, vocab_size: int, seq_len: int, enc_length: int | None
     """(model, info) for ``spec``; info has name, family, params, objective default, enc_length."""
     vocab = pad_vocab(vocab_size)
     overrides = dict(overrides or {})
-    if spec.startswith("hf-llama:") or spec.startswith("hf-mamba2:"):
-        kind = "llama" if spec.startswith("hf-llama:") else "mamba2"
-        cfg, info = hf_baseline_config(kind, spec.split(":", 1)[1], vocab, seq_len)
+    hf_kind = next((k for k in HF_KINDS if spec.startswith(f"hf-{k}:")), None)
+    if hf_kind is not None:
+        cfg, info = hf_baseline_config(hf_kind, spec.split(":", 1)[1], vocab, seq_len)
         for k, v in overrides.items():
             setattr(cfg, k, v)
-        model = _hf_class(kind)(cfg)
-        info.update({"name": spec, "family": f"hf-{kind}", "params": count_parameters(model),
+        model = _hf_class(hf_kind)(cfg)
+        scan = None
+        if hf_kind == "mamba2":
+            from jrt.models.mamba2_scan import maybe_install
+
+            scan = maybe_install()
+        info.update({"name": spec, "family": f"hf-{hf_kind}", "params": count_parameters(model),
                      "default_objective": "ntp", "enc_length": None, "mask_token_id": None,
                      "config": cfg.to_dict()})
+        if scan:
+            info["mamba2_scan"] = scan
         return model, info
     jm = _jrt_models()
     if jm is None:
         raise ValueError(f"model {spec!r} needs jrt.models.preset_config, which is not available yet; "
-                         "use hf-llama:<size> or hf-mamba2:<size>")
+                         "use hf-llama:<size>, hf-mamba2:<size> or hf-gla:<size>")
     kwargs = {"vocab_size": vocab}
     if enc_length is not None:
         kwargs["enc_length"] = int(enc_length)
@@ -167,7 +202,7 @@ def build_model(spec: str, vocab_size: int, seq_len: int, enc_length: int | None
 
 
 def recurrent_state_bytes(model, info: dict, seq_len: int, dtype_bytes: int = 2) -> dict | None:
-    """Decode-state bytes per sequence: the model's own report, or computed for Llama/Mamba2."""
+    """Decode-state bytes per sequence: the model's own report, or computed for Llama/Mamba2/GLA."""
     base = getattr(model, "module", model)
     base = getattr(base, "_orig_mod", base)
     if hasattr(base, "recurrent_state_bytes"):
@@ -186,4 +221,9 @@ def recurrent_state_bytes(model, info: dict, seq_len: int, dtype_bytes: int = 2)
         conv = (inner + 2 * cfg["n_groups"] * cfg["state_size"]) * (cfg["conv_kernel"] - 1) * dtype_bytes
         return {"ssm": cfg["num_hidden_layers"] * ssm, "conv": cfg["num_hidden_layers"] * conv,
                 "total": cfg["num_hidden_layers"] * (ssm + conv)}
+    if info.get("family") == "hf-gla":
+        heads = cfg["num_heads"]
+        key_dim, value_dim = int(cfg["hidden_size"] * cfg["expand_k"]), int(cfg["hidden_size"] * cfg["expand_v"])
+        state = heads * (key_dim // heads) * (value_dim // heads) * 4  # fp32 state per layer
+        return {"gla": cfg["num_hidden_layers"] * state, "total": cfg["num_hidden_layers"] * state}
     return None
