@@ -1,6 +1,7 @@
 """prepare-data: held-out exclusion, recall format, determinism, atomic failure on bad input."""
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from pathlib import Path
@@ -123,6 +124,14 @@ def test_deterministic_shuffle(mini_root, tokenizer_dir, tmp_path):
     assert a.dtype == np.uint16 and a.tokens.max() < 50257
     ps = PackedSequences(a, 32, seed=0)
     assert ps.get(5).shape == (33,) and np.array_equal(ps.get(5), PackedSequences(a, 32, seed=0).get(5))
+    # a gzipped ids file (the slimmed GPU carry) reads back the same ids
+    ids = a.doc_ids()
+    assert len(ids) == len(a.offsets) - 1
+    plain = tmp_path / "a" / "train.ids.txt"
+    with gzip.open(plain.with_suffix(".txt.gz"), "wt", encoding="utf-8") as f:
+        f.write(plain.read_text())
+    plain.unlink()
+    assert TokenSplit(tmp_path / "a", "train").doc_ids() == ids
 
 
 def _leftovers(parent: Path) -> list[str]:

@@ -613,7 +613,13 @@ class TokenSplit:
         return len(self.tokens)
 
     def doc_ids(self) -> list[str]:
-        return (self.dir / f"{self.split}.ids.txt").read_text().splitlines()
+        """One id per document, in file order (`{split}.ids.txt`, or `.ids.txt.gz` when compressed
+        to keep a carried copy small)."""
+        path = self.dir / f"{self.split}.ids.txt"
+        if not path.exists() and path.with_suffix(".txt.gz").exists():
+            with gzip.open(path.with_suffix(".txt.gz"), "rt", encoding="utf-8") as f:
+                return f.read().splitlines()
+        return path.read_text().splitlines()
 
     @property
     def vocab_size(self) -> int:

@@ -19,7 +19,7 @@ QA_ROWS = 1200  # leading rows of SQuAD v2 dev / NQ oracle copied: more than `--
 def eval_root(src: Path, dst: Path, qa_rows: int = QA_ROWS) -> None:
     """Held-out SWDE/FDA documents and annotations, eval ids, the first `qa_rows` rows of SQuAD v2
     dev and NQ oracle (the task readers stream files in order, so `--limit N` picks the same
-    examples as on the full files), and the GPT-2 tokenizer (~8 MB)."""
+    examples as on the full files), and the GPT-2 fast tokenizer (3.5 MB)."""
     shutil.rmtree(dst, ignore_errors=True)
     for fam, docs, kv in (("swde", "swde_book_docs", "swde_book_kv"), ("fda", "fda_docs", "fda_kv")):
         (dst / fam).mkdir(parents=True)
@@ -39,8 +39,12 @@ def eval_root(src: Path, dst: Path, qa_rows: int = QA_ROWS) -> None:
                 if i == qa_rows:
                     break
                 g.write(line)
-    (dst / "tokenizers").mkdir()
-    shutil.copytree(src / "tokenizers" / "gpt2", dst / "tokenizers" / "gpt2")
+    # the fast tokenizer needs only tokenizer.json (+ its config); vocab.json / merges.txt (1.4 MiB)
+    # are left behind so the carry fits 64 MiB beside the fla and transformers wheels
+    (dst / "tokenizers" / "gpt2").mkdir(parents=True)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (src / "tokenizers" / "gpt2" / name).exists():
+            shutil.copy(src / "tokenizers" / "gpt2" / name, dst / "tokenizers" / "gpt2" / name)
 
 
 def _ppl(ev: dict, k: str) -> str:

@@ -1,0 +1,25 @@
+"""The evaluation folder carried to the GPU machine (jrt.train.gpu_bench.eval_root)."""
+import gzip
+import json
+
+from jrt.train.gpu_bench import eval_root
+
+
+def test_eval_root_holds_only_heldout_docs_and_an_equivalent_tokenizer(data_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    dst = tmp_path / "eval_root"
+    eval_root(data_dir, dst, qa_rows=5)
+    for fam, docs in (("swde", "swde_book_docs"), ("fda", "fda_docs")):
+        ids = set((data_dir / fam / "eval_doc_ids.txt").read_text().split())
+        with gzip.open(dst / fam / f"{docs}.jsonl.gz", "rt", encoding="utf-8") as f:
+            kept = {json.loads(line)["doc_id"] for line in f}
+        assert kept and kept <= ids
+    with gzip.open(dst / "squad" / "squad_v2.0_dev.jsonl.gz", "rt", encoding="utf-8") as f:
+        assert len(f.read().splitlines()) == 5
+    slim = AutoTokenizer.from_pretrained(str(dst / "tokenizers" / "gpt2"))
+    full = AutoTokenizer.from_pretrained(str(data_dir / "tokenizers" / "gpt2"))
+    text = "Information about Phone. Tel: (555) 010-2233\n\nÄpfel — naïve café. Phone:"
+    assert slim(text)["input_ids"] == full(text)["input_ids"]
+    assert slim.eos_token_id == full.eos_token_id and len(slim) == len(full)
+    assert not (dst / "tokenizers" / "gpt2" / "vocab.json").exists()
