@@ -43,6 +43,17 @@ def test_hf_baselines_sized_to_match_preset():
         assert abs(sizes[s] - sizes["jrt-small"]) / sizes["jrt-small"] < 0.05, sizes
 
 
+def test_gla_without_fla_is_one_clear_error(monkeypatch):
+    import sys
+
+    from jrt.train.models import build_model
+
+    monkeypatch.setitem(sys.modules, "fla", None)
+    monkeypatch.setitem(sys.modules, "fla.models", None)
+    with pytest.raises(ImportError, match="hf-gla:<size> needs flash-linear-attention"):
+        build_model("hf-gla:small", 50257, 2048)
+
+
 def test_max_time_stops_and_reports(prepared, tmp_path):
     summary = train(TrainConfig(data=str(prepared[0]), out=str(tmp_path / "run"), model="hf-llama:tiny",
                                 seq_len=32, micro_batch_size=2, max_steps=50, max_time=0.0,

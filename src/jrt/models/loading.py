@@ -49,7 +49,7 @@ def load_causal_lm(pretrained: str, tokenizer=None, dtype: torch.dtype | None = 
 
 
 def _prepare_architecture(path: Path) -> None:
-    """Register fla's model types when transformers lacks the folder's one; speed up Mamba2's scan."""
+    """Register fla's model types when transformers lacks the folder's one; Mamba2: the opt-in fla scan."""
     from transformers import CONFIG_MAPPING
 
     try:
