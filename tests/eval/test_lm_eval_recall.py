@@ -81,6 +81,36 @@ def test_fla_architecture_without_fla_is_one_clear_error(tmp_path, monkeypatch):
         load_causal_lm(str(tmp_path))
 
 
+def test_native_type_loads_with_transformers_class_despite_registration(tiny_hf_models, monkeypatch):
+    """`import fla` registers fla's Mamba2 over transformers' "mamba2" (exist_ok=True); a folder saved
+    from transformers' Mamba2 must still load as transformers' Mamba2 with its own weights."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, Mamba2Config, Mamba2ForCausalLM
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
+
+    from jrt.models.loading import load_causal_lm
+
+    class OtherMamba2Config(Mamba2Config):  # stands in for fla's config of the same model_type
+        pass
+
+    class OtherMamba2(Mamba2ForCausalLM):
+        config_class = OtherMamba2Config
+
+    # the registrations fla makes, undone after the test (they live in these two dicts)
+    monkeypatch.setattr(CONFIG_MAPPING, "_extra_content", dict(CONFIG_MAPPING._extra_content))
+    monkeypatch.setattr(MODEL_FOR_CAUSAL_LM_MAPPING, "_extra_content", dict(MODEL_FOR_CAUSAL_LM_MAPPING._extra_content))
+    AutoConfig.register("mamba2", OtherMamba2Config, exist_ok=True)
+    AutoModelForCausalLM.register(OtherMamba2Config, OtherMamba2, exist_ok=True)
+    assert type(AutoModelForCausalLM.from_pretrained(str(tiny_hf_models["mamba2"]))) is OtherMamba2  # the trap
+
+    model = load_causal_lm(str(tiny_hf_models["mamba2"]), dtype=torch.float32)
+    assert type(model) is Mamba2ForCausalLM
+    saved = Mamba2ForCausalLM.from_pretrained(str(tiny_hf_models["mamba2"]), dtype=torch.float32)
+    for (name, p), (_, q) in zip(model.state_dict().items(), saved.state_dict().items()):
+        assert torch.equal(p, q), name
+
+
 def test_cli_errors(tmp_path, recall_data_dir, gpt2_tokenizer_path, capsys):
     from jrt.cli import main
 

@@ -1,8 +1,9 @@
 """Loading a causal LM by name: a local Hugging Face folder (any architecture) or a JRT preset.
 
 No hub access: a name that is neither a folder with a config.json nor a preset is an error.
-Architectures transformers does not know (fla's GLA, RWKV7, ...) are registered by importing
-flash-linear-attention first; with JRT_MAMBA2_SCAN=fla, HF Mamba2 gets fla's scan on CUDA.
+Model types transformers implements load with transformers' own class (flash-linear-attention,
+once imported, registers its Mamba/Mamba2 over them); those it does not know (fla's GLA, RWKV7,
+...) are registered by importing fla first. With JRT_MAMBA2_SCAN=fla, HF Mamba2 gets fla's scan.
 """
 from __future__ import annotations
 
@@ -36,11 +37,9 @@ def load_causal_lm(pretrained: str, tokenizer=None, dtype: torch.dtype | None = 
         if not (path.is_dir() and (path / "config.json").is_file()):
             raise ValueError(f"model {pretrained!r} is neither a model folder with a config.json nor a preset "
                              f"name (presets: {', '.join(PRESET_NAMES)})")
-        from transformers import AutoModelForCausalLM
-
-        _prepare_architecture(path)
+        model_class = _prepare_architecture(path)
         try:
-            model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype or "auto")
+            model = model_class.from_pretrained(str(path), dtype=dtype or "auto")
         except Exception as exc:  # noqa: BLE001  (any loading failure becomes one clear error)
             raise ValueError(f"could not load a causal LM from {str(path)!r}: {exc}") from exc
     if dtype is not None:
@@ -48,22 +47,38 @@ def load_causal_lm(pretrained: str, tokenizer=None, dtype: torch.dtype | None = 
     return model.eval()
 
 
-def _prepare_architecture(path: Path) -> None:
-    """Register fla's model types when transformers lacks the folder's one; Mamba2: the opt-in fla scan."""
-    from transformers import CONFIG_MAPPING
+def _prepare_architecture(path: Path):
+    """The class that loads the folder: transformers' own for the model types it implements.
+
+    Importing flash-linear-attention registers fla's models with the Auto classes *over*
+    transformers' ones for the types both have (``mamba``, ``mamba2``, ...; ``exist_ok=True``), so
+    once anything imported fla (the fla Mamba2 scan does), ``AutoModelForCausalLM`` would build a
+    folder saved from ``transformers.Mamba2ForCausalLM`` as fla's Mamba2 (another implementation,
+    whose pure-PyTorch fallback needs 64 GiB for one batch of 32 x 1000 tokens). So for a type in
+    transformers' static table its class is taken from there, registrations aside; a type that
+    transformers lacks (fla's GLA, RWKV7, ...) is registered by importing fla and loaded through
+    the Auto class. Mamba2 also gets the opt-in fla scan (JRT_MAMBA2_SCAN=fla).
+    """
+    import transformers
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
     try:
         model_type = json.loads((path / "config.json").read_text()).get("model_type")
     except (OSError, ValueError):
-        return  # from_pretrained reports the unreadable config
+        return transformers.AutoModelForCausalLM  # from_pretrained reports the unreadable config
     if model_type == "mamba2":
         from .mamba2_scan import maybe_install
 
         maybe_install()  # JRT_MAMBA2_SCAN=fla: the scan through fla (see mamba2_scan)
-    elif model_type and model_type not in CONFIG_MAPPING:
+    native = MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.get(model_type)
+    if native is not None and hasattr(transformers, native):
+        return getattr(transformers, native)
+    if model_type and model_type not in CONFIG_MAPPING_NAMES and model_type not in transformers.CONFIG_MAPPING:
         try:
             import fla  # noqa: F401  (registers GLA, RWKV7, ... with the Auto classes)
         except Exception as exc:  # noqa: BLE001
             raise ValueError(f"model {str(path)!r} has model_type {model_type!r}, unknown to transformers; "
                              "if it is a flash-linear-attention model, install it "
                              f"(pip install flash-linear-attention einops): {exc}") from exc
+    return transformers.AutoModelForCausalLM
