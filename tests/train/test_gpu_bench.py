@@ -23,3 +23,18 @@ def test_eval_root_holds_only_heldout_docs_and_an_equivalent_tokenizer(data_dir,
     assert slim(text)["input_ids"] == full(text)["input_ids"]
     assert slim.eos_token_id == full.eos_token_id and len(slim) == len(full)
     assert not (dst / "tokenizers" / "gpt2" / "vocab.json").exists()
+
+
+def test_collect_train_tells_failed_runs_from_runs_never_started(tmp_path):
+    from jrt.train.gpu_bench import collect_train
+
+    runs = tmp_path / "runs"
+    (runs / "hf-gla_small").mkdir(parents=True)  # started, no summary.json: it died
+    (runs / "hf-gla_small" / "log.jsonl").write_text(json.dumps({"kind": "train", "step": 20}) + "\n")
+    collect_train(runs, tmp_path, ["hf-gla:small", "jrt-small"])
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["hf-gla:small"] == {"failed": True} and res["jrt-small"] == {"not_run": True}
+    table = (tmp_path / "results.md").read_text()
+    assert "| hf-gla:small | failed |" in table and "| jrt-small | not run |" in table
+    logs = [json.loads(line) for line in (tmp_path / "train_logs.jsonl").read_text().splitlines()]
+    assert logs == [{"run": "hf-gla:small", "kind": "train", "step": 20}]

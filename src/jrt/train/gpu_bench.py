@@ -59,9 +59,10 @@ def collect_train(runs: Path, out: Path, models: list[str]) -> None:
             if (d / "log.jsonl").exists():
                 for line in (d / "log.jsonl").read_text().splitlines():
                     logs.write(json.dumps({"run": m, **json.loads(line)}) + "\n")
-            if not (d / "summary.json").exists():
-                results[m] = {"failed": True}
-                rows.append(f"| {m} | failed | | | | | | | | |")
+            if not (d / "summary.json").exists():  # started and died, or never started
+                status = "failed" if d.exists() else "not run"
+                results[m] = {"failed": True} if d.exists() else {"not_run": True}
+                rows.append(f"| {m} | {status} | | | | | | | | |")
                 continue
             s = json.loads((d / "summary.json").read_text())
             s["run_config"] = json.loads((d / "run_config.json").read_text())
