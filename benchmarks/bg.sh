@@ -4,6 +4,7 @@
 #   bash benchmarks/bg.sh start NAME CMD [ARGS...]   snapshot the repo, start CMD in it detached, return
 #   bash benchmarks/bg.sh wait NAME [SECONDS]         block until the job ends or SECONDS (570) pass, then
 #                                                     pack its folder into $OUT/NAME.tgz and print progress
+#   bash benchmarks/bg.sh stop NAME                   end the job and everything it started
 #
 # Why: the device tool kills what a command leaves running, except processes in a new session
 # (setsid); the machine stays warm 30 s after a call, so a chain of `wait` calls made back to back
@@ -15,7 +16,7 @@
 set -u
 cd "$(dirname "$0")/.."
 BG=${BG:-/tmp/bg}
-CMD=${1:?start or wait}; NAME=${2:?job name}; D=$BG/$NAME
+CMD=${1:?start, wait or stop}; NAME=${2:?job name}; D=$BG/$NAME
 case $CMD in
 start)
   shift 2
@@ -47,5 +48,10 @@ wait)
   elif kill -0 "$(cat "$D/pid")" 2>/dev/null; then echo "=== $NAME still running after $(( $(date +%s) - t0 )) s of waiting"
   else echo "=== $NAME died without an exit status (killed?)"; fi
   ;;
-*) echo "bg.sh: unknown command $CMD (start, wait)" >&2; exit 2 ;;
+stop)
+  [ -f "$D/pid" ] || { echo "no job $NAME under $BG" >&2; exit 2; }
+  kill -TERM -- "-$(cat "$D/pid")" 2>/dev/null && echo "stopped $NAME (process group $(cat "$D/pid"))" \
+    || echo "job $NAME was not running"
+  ;;
+*) echo "bg.sh: unknown command $CMD (start, wait, stop)" >&2; exit 2 ;;
 esac
