@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Recurrent baselines at equal tokens, one model per GPU, for longer than one device call allows.
 # Start it detached on a 2-GPU machine and poll it (each device call at most 600 s, back to back):
-#   R= comes from bg.sh; PYTHONPATH must hold flash-linear-attention (carry .whl, see baseline_session.sh)
+#   R= comes from bg.sh; PYTHONPATH must hold flash-linear-attention (carry .whl: docs/TRAINING.md section 5)
 #   bash benchmarks/bg.sh start lanes env LANE0=hf-mamba2:small LANE1=hf-gla:small bash benchmarks/baseline_lanes.sh
 #   OUT=$OUT bash benchmarks/bg.sh wait lanes        # again and again until it reports "finished"
 #

@@ -60,7 +60,6 @@ def _prepare_architecture(path: Path):
     the Auto class. Mamba2 also gets the opt-in fla scan (JRT_MAMBA2_SCAN=fla).
     """
     import transformers
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
     try:
@@ -74,7 +73,7 @@ def _prepare_architecture(path: Path):
     native = MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.get(model_type)
     if native is not None and hasattr(transformers, native):
         return getattr(transformers, native)
-    if model_type and model_type not in CONFIG_MAPPING_NAMES and model_type not in transformers.CONFIG_MAPPING:
+    if model_type and model_type not in transformers.CONFIG_MAPPING:  # its static table and registrations
         try:
             import fla  # noqa: F401  (registers GLA, RWKV7, ... with the Auto classes)
         except Exception as exc:  # noqa: BLE001
