@@ -55,3 +55,25 @@ def test_left_padded_batch_matches_single_prompts(saved_model):
             logits, step = _last_logits_and_step(model, ids, torch.ones_like(ids), nxt[row:row + 1])
             assert (b_logits[row] - logits[0]).abs().max() <= 1e-2 * logits.abs().max(), f"prefill, prompt {row}"
             assert (b_step[row] - step[0]).abs().max() <= 1e-2 * step.abs().max(), f"decode step, prompt {row}"
+
+
+def test_gla_torch_norms_match_fla_kernels(tmp_path):
+    """The loader runs fla's RMSNorms in PyTorch (jrt.models.fla_norms): same logits as fla's kernels."""
+    import transformers
+
+    from jrt.models.loading import load_causal_lm
+    from jrt.train.models import build_model
+
+    torch.manual_seed(0)
+    model, _ = build_model("hf-gla:tiny", 250, 256)
+    model.save_pretrained(tmp_path)
+    kernels = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path), dtype=torch.bfloat16).cuda().eval()
+    loaded = load_causal_lm(str(tmp_path), dtype=torch.bfloat16).cuda()
+    assert sum(type(m).__name__ in ("RMSNorm", "FusedRMSNormGated") for m in loaded.modules()) > 0
+    assert all(m.forward.__func__.__module__ == "jrt.models.fla_norms"
+               for m in loaded.modules() if type(m).__name__ in ("RMSNorm", "FusedRMSNormGated"))
+    ids = torch.randint(1, 250, (3, 300), generator=torch.Generator().manual_seed(2)).cuda()
+    with torch.no_grad():
+        want, got = kernels(input_ids=ids).logits.float(), loaded(input_ids=ids).logits.float()
+    assert (got - want).abs().max() <= 2e-2 * want.abs().max()
+    assert (got.argmax(-1) == want.argmax(-1)).float().mean() > 0.98

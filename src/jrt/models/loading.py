@@ -4,10 +4,13 @@ No hub access: a name that is neither a folder with a config.json nor a preset i
 Model types transformers implements load with transformers' own class (flash-linear-attention,
 once imported, registers its Mamba/Mamba2 over them); those it does not know (fla's GLA, RWKV7,
 ...) are registered by importing fla first. With JRT_MAMBA2_SCAN=fla, HF Mamba2 gets fla's scan.
+fla's RMSNorms run in PyTorch once loaded (`fla_norms`: their Triton kernels autotune anew for
+most padded batch shapes an evaluation brings).
 """
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,10 @@ def load_causal_lm(pretrained: str, tokenizer=None, dtype: torch.dtype | None = 
             model = model_class.from_pretrained(str(path), dtype=dtype or "auto")
         except Exception as exc:  # noqa: BLE001  (any loading failure becomes one clear error)
             raise ValueError(f"could not load a causal LM from {str(path)!r}: {exc}") from exc
+        if "fla" in sys.modules:  # a model with fla modules has imported it; none otherwise
+            from .fla_norms import use_torch_rms_norms
+
+            use_torch_rms_norms(model)  # no per-shape Triton autotuning on variable-length batches
     if dtype is not None:
         model = model.to(dtype)
     return model.eval()
