@@ -19,7 +19,9 @@
 # Measured (2 x H200, 2026-11-26, DEADLINE_S 1450, EVAL_RESERVE_S 240): Mamba2 trained 80M tokens in
 # 1,053 s and GLA in 1,163 s (150 s / 590 s of it fla autotuning on a cold cache); GLA's SWDE/FDA
 # evaluation did not finish in the 287 s left (autotuning again on the prompts' new shapes).
-# Hence the larger defaults, and the seeded autotune cache below.
+# Hence the larger defaults, the seeded autotune cache below, and fla's RMSNorms in PyTorch at
+# evaluation (jrt.models.fla_norms). With those, one H200 (2026-11-26): Mamba2 1,031 s and GLA 580 s,
+# training and all evaluations, one model per job (LANE0 only; results/baselines_fla_80m_recall/).
 # Results under $R: one folder per model (train.out, run.log, results.json, log.jsonl, eval logs),
 # all/ (results.md, recall_eval.md: every model side by side), triton_autotune.tgz (every autotuning
 # result in Triton's cache, about 50 KB: commit it under benchmarks/triton_autotune/ to seed the next

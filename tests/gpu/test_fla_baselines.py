@@ -30,8 +30,9 @@ def saved_model(request, tmp_path, monkeypatch):
 def _last_logits_and_step(model, ids, mask, nxt):
     """Logits at the last prompt position, then at one cached decode step fed `nxt` [B, 1]."""
     out = model(input_ids=ids, attention_mask=mask, use_cache=True)
-    step = model(input_ids=nxt, attention_mask=torch.cat([mask, torch.ones_like(nxt)], 1),
-                 past_key_values=out.past_key_values, use_cache=True)
+    # transformers' Mamba2 returns its state as cache_params, fla's models as past_key_values
+    cache = {"cache_params": out.cache_params} if "cache_params" in out else {"past_key_values": out.past_key_values}
+    step = model(input_ids=nxt, attention_mask=torch.cat([mask, torch.ones_like(nxt)], 1), use_cache=True, **cache)
     return out.logits[:, -1].float(), step.logits[:, -1].float()
 
 
