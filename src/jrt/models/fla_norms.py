@@ -18,6 +18,7 @@ import types
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 __all__ = ["rms_norm", "use_torch_rms_norms"]
 
@@ -36,9 +37,7 @@ def rms_norm(x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | 
     if residual is not None:
         h = h + residual.float()
     res_dtype = residual.dtype if residual is not None else (torch.float32 if residual_in_fp32 else x.dtype)
-    y = h * torch.rsqrt(h.square().mean(-1, keepdim=True) + eps)
-    if weight is not None:
-        y = y * weight.float()
+    y = F.rms_norm(h, h.shape[-1:], None if weight is None else weight.float(), eps)
     if bias is not None:
         y = y + bias.float()
     if gate is not None:

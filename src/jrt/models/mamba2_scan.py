@@ -29,6 +29,7 @@ training run with it (2 x H200, DDP) averaged 119k tokens/s including that warm-
 """
 from __future__ import annotations
 
+import functools
 import os
 from typing import Callable
 
@@ -46,6 +47,7 @@ def _hf_module():
     return hf_mamba2
 
 
+@functools.cache  # looked up by every Mamba2 layer on every forward: import and build once
 def fla_scan_kernel() -> Callable | None:
     """Scalar-gated GLA through fla's `chunk_gla`, or None where flash-linear-attention does not import.
 
