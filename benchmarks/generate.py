@@ -49,9 +49,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _llama_static import StaticCacheDecoder, kv_bytes_per_token  # noqa: E402
+
 from jrt.models import JRTForCausalLM, preset_config  # noqa: E402
 from jrt.models.generation import RecurrentDecoder  # noqa: E402
-from _llama_static import StaticCacheDecoder, kv_bytes_per_token  # noqa: E402
 
 METHODS = ("llama-sdpa", "llama-static-graph", "llama-static-eager", "jrt-hf", "jrt-graph")
 ALIASES = {"llama-hf": "llama-sdpa", "llama-static": "llama-static-graph", "jrt": "jrt-graph"}

@@ -86,7 +86,8 @@ def main() -> int:
         return 0
 
     import triton
-    from jrt.ops import prefix_linear_attention, based_linear_attention
+
+    from jrt.ops import based_linear_attention, prefix_linear_attention
     from jrt.ops.triton import based_chunk as bc
 
     fwd_list = FWD_CANDIDATES[: args.max_fwd]

@@ -128,8 +128,7 @@ def test_cli_errors(tmp_path, recall_data_dir, gpt2_tokenizer_path, capsys):
 def tiny_hf_models(tmp_path_factory, gpt2_tokenizer_path):
     """Random tiny Llama and Mamba2 saved to local folders with the GPT-2 tokenizer."""
     import torch
-    from transformers import (AutoTokenizer, LlamaConfig, LlamaForCausalLM, Mamba2Config,
-                              Mamba2ForCausalLM)
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, Mamba2Config, Mamba2ForCausalLM
 
     root = tmp_path_factory.mktemp("tiny_models")
     tok = AutoTokenizer.from_pretrained(str(gpt2_tokenizer_path))

@@ -35,8 +35,7 @@ pytestmark = [
     pytest.mark.skipif(os.environ.get("TRITON_INTERPRET") == "1", reason="GPU tests run compiled kernels"),
 ]
 
-from jrt.ops import (based_decode_step, based_linear_attention, naive,  # noqa: E402
-                     prefix_linear_attention)
+from jrt.ops import based_decode_step, based_linear_attention, prefix_linear_attention  # noqa: E402
 
 BUDGET = {  # dtype: (rms, max) for outputs/states, (rms, max) for gradients
     torch.bfloat16: ((1e-2, 3e-2), (2e-2, 6e-2)),

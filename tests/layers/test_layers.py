@@ -4,8 +4,13 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from jrt.layers import (BasedAttention, PrefixLinearAttention, ShortConvolution, SlidingWindowAttention,
-                        blocked_window_attention)
+from jrt.layers import (
+    BasedAttention,
+    PrefixLinearAttention,
+    ShortConvolution,
+    SlidingWindowAttention,
+    blocked_window_attention,
+)
 
 
 @pytest.mark.parametrize("seq_len,window", [(1, 4), (7, 8), (37, 8), (64, 16)])

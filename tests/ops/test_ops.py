@@ -5,8 +5,7 @@ import math
 import pytest
 import torch
 
-from jrt.ops import (based_decode_step, based_linear_attention, empty_state, prefix_linear_attention,
-                     taylor_feature_map)
+from jrt.ops import based_decode_step, based_linear_attention, empty_state, prefix_linear_attention, taylor_feature_map
 from jrt.ops.based import CHUNK_SIZE
 
 

@@ -19,8 +19,7 @@ import pytest  # noqa: E402
 
 triton = pytest.importorskip("triton")
 
-from jrt.ops import (based_decode_step, based_linear_attention, naive,  # noqa: E402
-                     prefix_linear_attention)
+from jrt.ops import based_decode_step, based_linear_attention, naive, prefix_linear_attention  # noqa: E402
 
 
 def _interpreting() -> bool:

@@ -3,8 +3,18 @@ import numpy as np
 import pytest
 
 from jrt.synthetics import data as D
-from jrt.synthetics.data import (IGNORE_INDEX, MQARSegment, MQARTask, SDSegment, SetDisjointnessTask, Variant,
-                                 apply_variant, assert_disjoint_seeds, load_split, split_seed_entropy)
+from jrt.synthetics.data import (
+    IGNORE_INDEX,
+    MQARSegment,
+    MQARTask,
+    SDSegment,
+    SetDisjointnessTask,
+    Variant,
+    apply_variant,
+    assert_disjoint_seeds,
+    load_split,
+    split_seed_entropy,
+)
 
 MQAR = MQARTask(vocab_size=128, train=(MQARSegment(64, 8, 64), MQARSegment(96, 16, 32)),
                 test=(MQARSegment(64, 8, 32), MQARSegment(128, 24, 16)))

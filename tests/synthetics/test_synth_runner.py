@@ -6,8 +6,16 @@ import pytest
 import torch
 
 from jrt.synthetics.data import MQARSegment, MQARTask, SDSegment, SetDisjointnessTask, Variant
-from jrt.synthetics.model_factory import (ModelSpec, based_state_elements, build_model, fla_available,
-                                          jrt_models_available, mamba_state_size, set_enc_length, state_bytes)
+from jrt.synthetics.model_factory import (
+    ModelSpec,
+    based_state_elements,
+    build_model,
+    fla_available,
+    jrt_models_available,
+    mamba_state_size,
+    set_enc_length,
+    state_bytes,
+)
 from jrt.synthetics.runner import RunConfig, TrainConfig, load_results, run, run_sweep
 
 needs_jrt = pytest.mark.skipif(not jrt_models_available(), reason="jrt.models not available")

@@ -10,7 +10,6 @@ from jrt.tasks import (
     contains_score,
     evaluate,
     find_anchor,
-    iter_task,
     parse_task_name,
     resolve_data_dir,
     truncate_around_answer,

@@ -4,7 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from train_helpers import build_mini_root, shared_data_dir
 
 

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from train_helpers import run_cli
 
 from jrt.train.data import DataError, PackedSequences, TokenSplit, prepare_data
-from train_helpers import run_cli
 
 
 def _decode_split(data_dir: Path, split: str, tokenizer_dir: Path) -> tuple[list[str], list[str]]:

@@ -6,7 +6,6 @@ import socket
 import subprocess
 
 import pytest
-
 from train_helpers import PY, REPO_ROOT, SUB_ENV, read_losses, run_cli
 
 

@@ -8,12 +8,9 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-
 from train_helpers import PY, REPO_ROOT, SUB_ENV, read_losses, run_cli
 
 STEPS = 8

@@ -28,7 +28,7 @@ def register(subparsers) -> None:
     p.add_argument("--prefix-fill", choices=["pad", "repeat"], default="pad",
                    help="JRT models: left-pad short prompts to enc_length with pads or by repeating "
                         "the prompt (the paper's read-2x padding)")
-    p.add_argument("--data-dir", default=None, help="data root (default: $JRT_DATA_DIR or ../shared/data)")
+    p.add_argument("--data-dir", default=None, help="data root (default: $JRT_DATA_DIR)")
     p.add_argument("--max-gen-toks", type=int, default=None,
                    help="override the paper's 48 generated tokens (smoke runs only)")
     p.add_argument("--backend", choices=["auto", "lm-eval", "native"], default="auto",

@@ -9,7 +9,8 @@ For JRT models ``model.generate`` further left-pads a prompt shorter than ``enc_
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 

@@ -5,8 +5,9 @@ import json
 import math
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from jrt.tasks import BASE_TASKS, TASK_NAMES, parse_task_name, resolve_data_dir
 
@@ -96,8 +97,8 @@ def results_table(scores: dict[str, float], counts: dict[str, int] | None = None
 
 def lm_eval_available() -> bool:
     try:
-        import lm_eval  # noqa: F401
         import datasets  # noqa: F401
+        import lm_eval  # noqa: F401
     except ImportError:
         return False
     return True

@@ -30,11 +30,11 @@ training run with it (2 x H200, DDP) averaged 119k tokens/s including that warm-
 from __future__ import annotations
 
 import functools
-import os
-from typing import Callable
+from collections.abc import Callable
 
-import torch
 import torch.nn.functional as F
+
+from jrt import env
 
 __all__ = ["install", "maybe_install", "uninstall", "installed", "ssd_scan_via_gla", "fla_scan_kernel"]
 
@@ -108,7 +108,7 @@ def ssd_scan_via_gla(hidden_states, dt, A, B, C, chunk_size: int, D=None, dt_bia
 
 def _scan(hidden_states, *args, **kwargs):
     """The installed scan: fla on CUDA tensors, HF's torch scan elsewhere."""
-    if hidden_states.is_cuda and os.environ.get("JRT_MAMBA2_SCAN", "fla") != "torch":
+    if hidden_states.is_cuda:
         return ssd_scan_via_gla(hidden_states, *args, **kwargs)
     return _HF_SCAN(hidden_states, *args, **kwargs)
 
@@ -127,7 +127,7 @@ def install() -> bool:
 
 def maybe_install() -> str:
     """Install when ``JRT_MAMBA2_SCAN=fla``; returns the scan HF Mamba2 will use on CUDA, for logs."""
-    choice = os.environ.get("JRT_MAMBA2_SCAN", "torch")
+    choice = env.get("JRT_MAMBA2_SCAN")
     if choice not in ("torch", "fla"):
         raise ValueError(f"JRT_MAMBA2_SCAN must be 'torch' or 'fla', got {choice!r}")
     if choice == "fla":

@@ -19,8 +19,7 @@ from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
-from jrt.layers import (BasedAttention, PrefixLinearAttention, RMSNorm, ShortConvolution,
-                        SlidingWindowAttention, SwiGLU)
+from jrt.layers import BasedAttention, PrefixLinearAttention, RMSNorm, ShortConvolution, SlidingWindowAttention, SwiGLU
 
 from .cache import JRTCache
 from .configuration_jrt import JRTConfig

@@ -1,9 +1,9 @@
 """Input validation shared by the ops: every bad input becomes a ValueError naming the argument."""
 from __future__ import annotations
 
-import os
-
 import torch
+
+from jrt import env
 
 from .feature_map import taylor_feature_dim
 
@@ -93,7 +93,7 @@ def check_prefix(k_enc, v_enc, batch, seq_len, heads, feature_dim, head_dim, dty
 def pick_backend(backend, q: torch.Tensor) -> str:
     """None: $JRT_OPS_BACKEND if set, else triton for CUDA tensors and the chunked torch path otherwise."""
     if backend is None:
-        backend = os.environ.get("JRT_OPS_BACKEND") or None
+        backend = env.get("JRT_OPS_BACKEND")
     if backend is None:
         if q.is_cuda:
             try:

@@ -5,8 +5,21 @@
 
 Command line: `jrt synth --preset demo | --sweep mqar|set-disjointness | --plot DIR` (see cli.py).
 """
-from .data import (IGNORE_INDEX, PAPER_SD_TEST, PAPER_SD_TRAIN, MQARSegment, MQARTask, SDSegment, Segment,
-                   SetDisjointnessTask, SynthData, Variant, apply_variant, load_data, load_split)
+from .data import (
+    IGNORE_INDEX,
+    PAPER_SD_TEST,
+    PAPER_SD_TRAIN,
+    MQARSegment,
+    MQARTask,
+    SDSegment,
+    Segment,
+    SetDisjointnessTask,
+    SynthData,
+    Variant,
+    apply_variant,
+    load_data,
+    load_split,
+)
 from .model_factory import MODEL_KINDS, ModelSpec, build_model, state_bytes
 
 __all__ = ["IGNORE_INDEX", "PAPER_SD_TEST", "PAPER_SD_TRAIN", "MQARSegment", "MQARTask", "SDSegment", "Segment",

@@ -25,11 +25,13 @@ import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
+
+from jrt import env
 
 IGNORE_INDEX = -100
 GENERATOR_VERSION = 1  # bump when the generated arrays change: invalidates every cache entry
@@ -273,8 +275,8 @@ def _generate(task, split: str, seed: int) -> SynthData:
 # cache
 # ----------------------------------------------------------------------------------------------
 def default_cache_dir() -> Path:
-    env = os.environ.get("JRT_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "jrt" / "synthetics"
+    cache = env.get("JRT_CACHE")
+    return Path(cache) if cache else Path.home() / ".cache" / "jrt" / "synthetics"
 
 
 def config_hash(task, split: str, seed: int) -> str:

@@ -165,7 +165,7 @@ def plot_runs_by_seed(results: list[dict], path: str | Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(max(5.0, 0.75 * len(groups) + 1.5), 3.8))
-    for i, ((label, state), accs) in enumerate(groups.items()):
+    for i, ((label, _state), accs) in enumerate(groups.items()):
         style = _style(label)
         xs = [i + 0.08 * (j - (len(accs) - 1) / 2) for j in range(len(accs))]
         ax.scatter(xs, accs, color=style["color"], marker=style["marker"], s=28, zorder=3)

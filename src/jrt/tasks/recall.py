@@ -3,18 +3,19 @@
 Every task yields :class:`Example` records (``prompt``, ``answers``, ...). Task names: ``swde``,
 ``fda``, ``squad``, ``nq``, ``kv_retrieval``, each also with ``_twice`` (JRT-Prompt, two passes).
 
-Data layout (``data_dir``; default ``$JRT_DATA_DIR``, else ``../shared/data`` from the current
-directory if it exists): see ``../shared/data/README.md``.
+Data layout (``data_dir``, else ``$JRT_DATA_DIR``): docs/DATA.md.
 """
 from __future__ import annotations
 
 import gzip
 import json
 import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
+from jrt.env import data_root as resolve_data_dir
 from jrt.prompt import capitalize_key, clean_context, jrt_prompt, qa_cue
 from jrt.tasks.scoring import contains_score
 from jrt.tasks.truncation import as_tokenizer, find_anchor, truncate_around_answer
@@ -32,7 +33,6 @@ __all__ = [
 
 BASE_TASKS = ("swde", "fda", "squad", "nq", "kv_retrieval")
 TASK_NAMES = tuple(n for b in BASE_TASKS for n in (b, b + "_twice"))
-DATA_ENV = "JRT_DATA_DIR"
 
 
 @dataclass
@@ -55,36 +55,9 @@ class Example:
 
 # ----------------------------------------------------------------------------- data location
 
-def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
-    """``data_dir`` if given, else ``$JRT_DATA_DIR``, else ``./../shared/data`` if it exists.
-
-    Raises FileNotFoundError naming what was tried when nothing usable is found.
-    """
-    tried = []
-    if data_dir:
-        path = Path(data_dir).expanduser()
-        if path.is_dir():
-            return path
-        raise FileNotFoundError(f"data directory {str(path)!r} does not exist")
-    env = os.environ.get(DATA_ENV)
-    if env:
-        path = Path(env).expanduser()
-        if path.is_dir():
-            return path
-        raise FileNotFoundError(f"${DATA_ENV}={env!r} is not a directory")
-    fallback = Path.cwd() / ".." / "shared" / "data"
-    tried.append(str(fallback))
-    if fallback.is_dir():
-        return fallback.resolve()
-    raise FileNotFoundError(
-        f"no data directory: pass data_dir=..., set ${DATA_ENV}, or run from a directory with "
-        f"../shared/data (tried {tried})"
-    )
-
-
 def _require(path: Path) -> Path:
     if not path.exists():
-        raise FileNotFoundError(f"missing data file {str(path)!r} (see shared/data/README.md for the layout)")
+        raise FileNotFoundError(f"missing data file {str(path)!r} (docs/DATA.md gives the layout)")
     return path
 
 

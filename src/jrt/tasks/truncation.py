@@ -13,8 +13,9 @@ An anchor of length <= 1 drops the document (``None`` is returned).
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 __all__ = ["TokenizerAdapter", "as_tokenizer", "find_anchor", "truncate_around_answer", "Window"]
 

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import torch
 
+from jrt import env
+
 from .data import _fsync_dir  # one implementation of the directory fsync for the train package
 
 STEP_RE = re.compile(r"^step_(\d{8})$")
@@ -83,7 +85,7 @@ def save_checkpoint(root: Path, step: int, model_state: dict, optim_state: dict,
     # tied weights share storage; safetensors refuses shared tensors, so store independent copies
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model_state.items()}
     save_file(tensors, str(tmp / "model.safetensors"), metadata={"step": str(step)})
-    if os.environ.get(KILL_ENV) == str(step):  # test hook: die mid-write, after the weights
+    if env.get(KILL_ENV) == str(step):  # test hook: die mid-write, after the weights
         sys.stdout.flush()
         os.kill(os.getpid(), signal.SIGKILL)
     torch.save(optim_state, tmp / "optimizer.pt")

@@ -18,7 +18,7 @@ def register(subparsers) -> None:
     p.add_argument("--tokenizer", default=None,
                    help="Hugging Face tokenizer folder (default: <data-root>/tokenizers/gpt2)")
     p.add_argument("--data-root", default=None,
-                   help="folder with corpus/, swde/, fda/ (default: $JRT_DATA_DIR or ../shared/data)")
+                   help="folder with corpus/, swde/, fda/ (default: $JRT_DATA_DIR)")
     p.add_argument("--sources", default="imdb,swde,fda,fda_summaries",
                    help="comma list of imdb, swde, fda, fda_summaries; '' for none")
     p.add_argument("--text", action="append", default=[],
@@ -87,9 +87,15 @@ def register(subparsers) -> None:
 def _prepare(args) -> int:
     from pathlib import Path
 
-    from .data import DataError, default_data_root, prepare_data
+    from jrt.env import data_root as resolve_data_root
 
-    data_root = Path(args.data_root) if args.data_root else default_data_root()
+    from .data import DataError, prepare_data
+
+    try:
+        data_root = resolve_data_root(args.data_root, required=False)
+    except FileNotFoundError as exc:
+        print(f"jrt prepare-data: {exc}", file=sys.stderr)
+        return 2
     tokenizer = args.tokenizer
     if tokenizer is None and data_root is not None:
         tokenizer = str(Path(data_root) / "tokenizers" / "gpt2")

@@ -27,16 +27,15 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
 FORMAT_VERSION = 1
 DEFAULT_SOURCES = ("imdb", "swde", "fda", "fda_summaries")
 RECALL_SOURCES = ("swde_book_kv", "fda_kv")
-DATA_ENV = "JRT_DATA_DIR"
 
 
 class DataError(ValueError):
@@ -44,16 +43,6 @@ class DataError(ValueError):
 
 
 # ----------------------------------------------------------------------------------------- paths
-
-def default_data_root() -> Path | None:
-    """$JRT_DATA_DIR (or $JRT_DATA), else ../shared/data beside the repository root (None if absent)."""
-    env = os.environ.get(DATA_ENV) or os.environ.get("JRT_DATA")
-    if env:
-        return Path(env)
-    repo_root = Path(__file__).resolve().parents[3]
-    candidate = repo_root.parent / "shared" / "data"
-    return candidate if candidate.exists() else None
-
 
 SOURCE_FILES = {
     "imdb": "corpus/imdb",

@@ -12,7 +12,6 @@ import shutil
 import sys
 from pathlib import Path
 
-
 QA_ROWS = 1200  # leading rows of SQuAD v2 dev / NQ oracle copied: more than `--limit 400` answerable ones
 
 

@@ -23,8 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import (clean_stale_tmp, latest_valid_checkpoint, load_checkpoint, save_checkpoint,
-                         verify_checkpoint)
+from .checkpoint import clean_stale_tmp, latest_valid_checkpoint, load_checkpoint, save_checkpoint, verify_checkpoint
 from .data import PackedSequences, TokenSplit
 from .models import build_model, recurrent_state_bytes
 from .objective import compute_loss, get_logits, jrt_counts, mlm_mask_for_samples, ntp_counts
@@ -188,8 +187,7 @@ def _optim_state(model, optim, dist: Dist) -> dict:
 
 
 def _load_states(model, optim, ckpt: dict, dist: Dist) -> None:
-    from torch.distributed.checkpoint.state_dict import (StateDictOptions, set_model_state_dict,
-                                                         set_optimizer_state_dict)
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_model_state_dict, set_optimizer_state_dict
 
     if dist.kind == "fsdp":
         opts = StateDictOptions(full_state_dict=True)
@@ -330,7 +328,7 @@ def _train(cfg: TrainConfig, dist: Dist) -> dict:
     P = min(P, cfg.seq_len)
     mask_id = info.get("mask_token_id")
     if objective == "jrt" and mask_id is None:
-        mask_id = int(getattr(model.config, "vocab_size")) - 1  # a padding slot beyond the tokenizer
+        mask_id = int(model.config.vocab_size) - 1  # a padding slot beyond the tokenizer
     eval_prefix = cfg.eval_prefix if cfg.eval_prefix is not None else P
     say(f"[train] model {cfg.model}: {info['params']:,} parameters ({info['params'] / 1e6:.1f}M), "
         f"family {info['family']}, objective {objective}" + (f", prefix P={P}, mask id {mask_id}"

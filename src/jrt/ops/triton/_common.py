@@ -8,6 +8,8 @@ import torch
 import triton
 import triton.language as tl
 
+from jrt import env
+
 INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 
 RSQRT2 = tl.constexpr(1.0 / math.sqrt(2.0))  # globals read by kernels must be constexpr
@@ -22,7 +24,7 @@ def configs(warps=(4, 8), stages=(1, 2), metas=({},), interpret_meta=None):
     exercise the other chunk lengths on CPU).
     """
     if INTERPRET:
-        idx = int(os.environ.get("JRT_TRITON_INTERPRET_META", "0"))
+        idx = int(env.get("JRT_TRITON_INTERPRET_META"))
         meta = interpret_meta if interpret_meta is not None else metas[min(idx, len(metas) - 1)]
         return [triton.Config(dict(meta), num_warps=4, num_stages=1)]
     return [triton.Config(dict(m), num_warps=w, num_stages=s) for m in metas for w in warps for s in stages]

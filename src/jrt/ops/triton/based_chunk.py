@@ -35,14 +35,25 @@ part, no state update, one chunk per program).
 from __future__ import annotations
 
 import json
-import os
 
 import torch
 import triton
 import triton.language as tl
 
-from ._common import (INTERPRET, RSQRT2, next_pow2, dot_in, dot_st, feature_block, precisions,
-                      quad_rows, sm_count, value_block)
+from jrt import env
+
+from ._common import (
+    INTERPRET,
+    RSQRT2,
+    dot_in,
+    dot_st,
+    feature_block,
+    next_pow2,
+    precisions,
+    quad_rows,
+    sm_count,
+    value_block,
+)
 
 _TL_DTYPE = {torch.float32: tl.float32, torch.float16: tl.float16, torch.bfloat16: tl.bfloat16}
 
@@ -52,7 +63,7 @@ _TL_DTYPE = {torch.float32: tl.float32, torch.float16: tl.float16, torch.bfloat1
 # JRT_TRITON_AUTOTUNE=first keeps only the first of each (fast compiles).
 # The interpreter uses one config (JRT_TRITON_INTERPRET_META=i picks which).
 SEG_UNIT = 64
-_FULL = os.environ.get("JRT_TRITON_AUTOTUNE") == "full"
+_FULL = env.get("JRT_TRITON_AUTOTUNE") == "full"
 FWD_CONFIGS = [  # (meta, num_warps, num_stages)
     ({"BT": 16, "BD": 64}, 8, 2),   # no spills
     ({"BT": 64, "BD": 32}, 8, 2),
@@ -63,13 +74,13 @@ FWD_CONFIGS = [  # (meta, num_warps, num_stages)
       for st in (1, 2, 3)] if _FULL else [])
 BWD_CONFIGS = [({"BT": 16}, 8, 2), ({"BT": 32}, 8, 2)] + (
     [({"BT": bt}, w, st) for bt in (16, 32, 64) for w in (4, 8, 16) for st in (1, 2, 3)] if _FULL else [])
-if os.environ.get("JRT_TRITON_AUTOTUNE") == "first":  # one config each: fast compiles (tests)
+if env.get("JRT_TRITON_AUTOTUNE") == "first":  # one config each: fast compiles (tests)
     FWD_CONFIGS, BWD_CONFIGS = FWD_CONFIGS[:1], BWD_CONFIGS[:1]
 # explicit lists, e.g. the winners of benchmarks/tune_kernels.py: JSON [[meta, num_warps, num_stages], ...]
-if os.environ.get("JRT_TRITON_FWD_CONFIGS"):
-    FWD_CONFIGS = [tuple(c) for c in json.loads(os.environ["JRT_TRITON_FWD_CONFIGS"])]
-if os.environ.get("JRT_TRITON_BWD_CONFIGS"):
-    BWD_CONFIGS = [tuple(c) for c in json.loads(os.environ["JRT_TRITON_BWD_CONFIGS"])]
+if env.get("JRT_TRITON_FWD_CONFIGS"):
+    FWD_CONFIGS = [tuple(c) for c in json.loads(env.get("JRT_TRITON_FWD_CONFIGS"))]
+if env.get("JRT_TRITON_BWD_CONFIGS"):
+    BWD_CONFIGS = [tuple(c) for c in json.loads(env.get("JRT_TRITON_BWD_CONFIGS"))]
 # fp32 inputs (IEEE products, FMA units: the reference-grade path) compile slowly: one fixed config
 FP32_FWD = dict(BT=16, BD=32, num_warps=8, num_stages=1)
 FP32_BWD = dict(BT=16, num_warps=8, num_stages=1)
@@ -77,7 +88,7 @@ FP32_BWD = dict(BT=16, num_warps=8, num_stages=1)
 
 def _tl_configs(entries):
     if INTERPRET:
-        idx = int(os.environ.get("JRT_TRITON_INTERPRET_META", "0"))
+        idx = int(env.get("JRT_TRITON_INTERPRET_META"))
         meta = entries[min(idx, len(entries) - 1)][0]
         return [triton.Config(dict(meta), num_warps=4, num_stages=1)]
     return [triton.Config(dict(m), num_warps=w, num_stages=st) for m, w, st in entries]
@@ -465,9 +476,9 @@ def _launch(tuned, plain, fixed, grid, dtype, *args, **kwargs):
 
 def _num_segments(batch_heads: int, n_dblk: int, n_chunks: int, device) -> int:
     """Split T into segments when B*H*(D blocks) programs cannot fill the GPU."""
-    env = os.environ.get("JRT_TRITON_SEGMENTS")
-    if env:
-        return max(1, min(int(env), n_chunks))
+    forced = env.get("JRT_TRITON_SEGMENTS")
+    if forced:
+        return max(1, min(int(forced), n_chunks))
     programs = batch_heads * n_dblk
     target = sm_count(device)
     if programs >= target:

@@ -42,14 +42,15 @@ F: any 1 <= F <= 16 (the halves are padded to HB = 8 and masked); D: any (value 
 from __future__ import annotations
 
 import json
-import os
 
 import torch
 import triton
 import triton.language as tl
 
+from jrt import env
+
 from ._common import INTERPRET, dot_in, feature_block, next_pow2, precisions
-from .based_chunk import SEG_UNIT, _TL_DTYPE, _mask_arg, _num_segments, segment_states
+from .based_chunk import _TL_DTYPE, SEG_UNIT, _mask_arg, _num_segments, segment_states
 
 HB = 8          # half-feature block: rows of one quadratic block = HB * HB = 64
 MAX_F = 2 * HB
@@ -66,8 +67,8 @@ SYM_CONFIGS = [
     ({"BT": 16, "BD": 32, "TRANS_OUT": True}, 4, 1),   # 15.85 ms: 255 regs, no spill
     ({"BT": 32, "BD": 32, "TRANS_OUT": True}, 8, 1),   # 19.24 ms: 250 regs, no spill
 ]
-if os.environ.get("JRT_TRITON_SYM_CONFIGS"):
-    SYM_CONFIGS = [tuple(c) for c in json.loads(os.environ["JRT_TRITON_SYM_CONFIGS"])]
+if env.get("JRT_TRITON_SYM_CONFIGS"):
+    SYM_CONFIGS = [tuple(c) for c in json.loads(env.get("JRT_TRITON_SYM_CONFIGS"))]
 # fp32 inputs (IEEE products on FMA units, test-grade): one fixed config, as in based_chunk
 SYM_FP32 = dict(BT=16, BD=32, num_warps=8, num_stages=1)
 # the interpreter runs one config (small BT so that short test sequences span several chunks)

@@ -54,7 +54,7 @@ def runs_jrt_seeds(max_seconds: float = 200.0, steps: int = 2500, lr: float = 3e
         tc = TrainConfig(lr=lr, batch_size=batch_size, max_steps=steps, warmup_frac=warmup_frac,
                          eval_every=eval_every, eval_batch_size=256, seed=seed, max_seconds=max_seconds)
 
-        def run(kind, f, variant, tag):
+        def run(kind, f, variant, tag, seed=seed, tc=tc):
             spec = ModelSpec(kind, d_model=D_MODEL, feature_dim=f, num_heads=2, use_mlp=use_mlp)
             mlp = "-mlp" if use_mlp else ""
             return RunConfig(f"mqseeds-{tag}{mlp}-F{f}-s{seed}", t, spec, variant, tc, data_seed=0,

@@ -76,7 +76,7 @@ def runs(max_seconds: float = 200.0, steps: int = 2500, lr: float = 3e-3, batch_
         tc = TrainConfig(lr=lr, batch_size=batch_size, max_steps=steps, eval_every=eval_every,
                          eval_batch_size=512, seed=seed, max_seconds=max_seconds)
 
-        def run(tag, kind, variant, f):
+        def run(tag, kind, variant, f, seed=seed, tc=tc):
             spec = ModelSpec(kind, d_model=d_model, feature_dim=f, num_heads=2, use_mlp=False)
             ftag = f"-F{f}" if kind != "attention" else ""
             return RunConfig(f"sd-focus-{tag}-d{d_model}{ftag}-s{seed}", t, spec, variant, tc, data_seed=seed,

@@ -7,7 +7,7 @@ TaskManager itself). Recognised keys:
 
     tokenizer       tokenizer folder/name used for truncation (else $JRT_TOKENIZER, else
                     model_args' `pretrained`): must be the evaluated model's tokenizer
-    data_dir        data root (else $JRT_DATA_DIR, else ../shared/data from the CWD)
+    data_dir        data root (else $JRT_DATA_DIR)
     context_length  default 1000 (else $JRT_CONTEXT_LENGTH)
     answer_length   default 50
     max_examples    stop building after this many documents (fast smoke runs; use with --limit)
@@ -15,9 +15,9 @@ TaskManager itself). Recognised keys:
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any
 
+from jrt import env
 from jrt.tasks import contains_score, iter_task
 
 
@@ -35,7 +35,7 @@ def _load_tokenizer(name: str):
 
 
 def _resolve_tokenizer(meta: dict[str, Any]):
-    name = meta.get("tokenizer") or os.environ.get("JRT_TOKENIZER") or meta.get("pretrained")
+    name = meta.get("tokenizer") or env.get("JRT_TOKENIZER") or meta.get("pretrained")
     if not name or not isinstance(name, str):
         raise ValueError(
             "jrt recall tasks need the evaluated model's tokenizer to truncate contexts: pass "
@@ -49,7 +49,7 @@ def _build(task_name: str, **meta: Any):
     import datasets
 
     tokenizer = _resolve_tokenizer(meta)
-    context_length = int(meta.get("context_length") or os.environ.get("JRT_CONTEXT_LENGTH") or 1000)
+    context_length = int(meta.get("context_length") or env.get("JRT_CONTEXT_LENGTH"))
     answer_length = int(meta.get("answer_length") or 50)
     max_examples = meta.get("max_examples")
     max_examples = int(max_examples) if max_examples not in (None, "", 0, "0") else None
