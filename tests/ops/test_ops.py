@@ -27,8 +27,8 @@ def random_state(batch, heads, feature_dim, head_dim, dtype=torch.float32):
     return torch.randn(batch, heads, expanded, head_dim, dtype=dtype), torch.rand(batch, heads, expanded, dtype=dtype) * 5
 
 
-def formula_float64(q, k, v, k_enc=None, v_enc=None, initial_state=None, mask=None, eps=1e-12):
-    """DESIGN.md's formulas written with the kernel form 1 + qk/sqrt(F) + (qk)^2/(2F), in float64,
+def formula_float64(q, k, v, k_enc=None, v_enc=None, initial_state=None, mask=None, eps=1e-12, prefix_mask=None):
+    """docs/DESIGN.md's formulas written with the kernel form 1 + qk/sqrt(F) + (qk)^2/(2F), in float64,
     with explicit Python loops over positions (independent of naive.py's matrix form)."""
     q, k, v = q.double(), k.double(), v.double()
     batch, seq_len, heads, feature_dim = q.shape
@@ -46,7 +46,8 @@ def formula_float64(q, k, v, k_enc=None, v_enc=None, initial_state=None, mask=No
                 num, den = w @ v[b, : t + 1, h], w.sum()
                 if k_enc is not None and k_enc.shape[1] > 0:
                     prefix_len = k_enc.shape[1]
-                    we = kernel(q[b, t, h], k_enc[b, :, h].double()) * keep[:prefix_len]
+                    keep_enc = keep[:prefix_len] if prefix_mask is None else prefix_mask[b].double()
+                    we = kernel(q[b, t, h], k_enc[b, :, h].double()) * keep_enc
                     num, den = num + we @ v_enc[b, :, h].double(), den + we.sum()
                 if initial_state is not None:
                     s0, z0 = initial_state
@@ -90,6 +91,37 @@ def test_naive_equals_float64_formula(with_prefix, with_state, with_mask):
         o, _ = based_linear_attention(q, k, v, initial_state=state, key_padding_mask=mask, backend="naive")
     ref = formula_float64(q, k, v, k_enc if with_prefix else None, v_enc, state, mask)
     assert rel_err(o, ref) < 1e-5
+
+
+def row_prefix_mask(mask, enc_length):
+    """Each row's own first enc_length real tokens (what jrt.layers.prefix_mask computes), independently."""
+    out = torch.zeros_like(mask)
+    for b in range(mask.shape[0]):
+        real = mask[b].nonzero().flatten()[:enc_length]
+        out[b, real] = True
+    return out
+
+
+def test_prefix_mask_gives_each_row_its_own_prefix():
+    """A left-padded batch: row 1 has 4 pads, so its first 3 real tokens sit in columns 4..6, and
+    column 3 (a pad) and columns 7.. (real, but past its prefix) must not count as prefix."""
+    q, k, v, k_enc, v_enc = make_inputs(batch=2, seq_len=12, heads=2, feature_dim=3, head_dim=4, prefix_len=7)
+    mask = torch.ones(2, 12, dtype=torch.bool)
+    mask[1, :4] = False
+    pmask = row_prefix_mask(mask, 3)[:, :7]
+    assert pmask[0].tolist() == [True] * 3 + [False] * 4 and pmask[1].tolist() == [False] * 4 + [True] * 3
+    ref = formula_float64(q, k, v, k_enc, v_enc, None, mask, prefix_mask=pmask)
+    for backend in ("naive", "torch"):
+        o, _ = prefix_linear_attention(q, k, v, k_enc, v_enc, key_padding_mask=mask, prefix_mask=pmask,
+                                       backend=backend)
+        assert rel_err(o, ref) < 1e-5, backend
+    # the same rows alone, unpadded, with the prefix as their own first 3 tokens
+    o, _ = prefix_linear_attention(q, k, v, k_enc, v_enc, key_padding_mask=mask, prefix_mask=pmask, backend="naive")
+    alone, _ = prefix_linear_attention(q[1:, 4:], k[1:, 4:], v[1:, 4:], k_enc[1:, 4:7], v_enc[1:, 4:7],
+                                       backend="naive")
+    assert rel_err(o[1:, 4:], alone) < 1e-5
+    with pytest.raises(ValueError, match="prefix_mask must have shape"):
+        prefix_linear_attention(q, k, v, k_enc, v_enc, prefix_mask=pmask[:, :5])
 
 
 def test_naive_state_is_sum_of_features_times_values():

@@ -221,6 +221,28 @@ def test_prefix_gradients(T, P, masked):
         _assert_close(g, g_ref, f"d{name}")
 
 
+def test_prefix_mask_per_row_forward_state_and_gradients():
+    """Rows with their own prefix columns (a left-padded batch of mixed lengths), against naive."""
+    B, T, P, H, F, D = 2, 70, 50, 2, 4, 8
+    q, k, v, ke, ve = _inputs(B, T, H, F, D, P=P)
+    mask = _left_pad_mask(B, T, 17)
+    pmask = torch.zeros(B, P, dtype=torch.bool)
+    for b in range(B):  # each row's own first 20 real tokens
+        first = int((~mask[b]).sum())
+        pmask[b, first:first + 20] = True
+    do = torch.randn(B, T, H, D, generator=torch.Generator().manual_seed(8))
+    kw = dict(key_padding_mask=mask, prefix_mask=pmask)
+    o, grads = _grads(lambda *a: prefix_linear_attention(*a, backend="triton", **kw), (q, k, v, ke, ve), do)
+    o_ref, grads_ref = _grads(lambda *a: naive.prefix_linear_attention_naive(*a, **kw), (q, k, v, ke, ve), do)
+    _assert_close(o, o_ref, "o")
+    for name, g, g_ref in zip(("q", "k", "v", "k_enc", "v_enc"), grads, grads_ref):
+        _assert_close(g, g_ref, f"d{name}")
+    _, (s, z) = prefix_linear_attention(q, k, v, ke, ve, output_final_state=True, backend="triton", **kw)
+    _, (s_ref, z_ref) = naive.prefix_linear_attention_naive(q, k, v, ke, ve, output_final_state=True, **kw)
+    _assert_close(s, s_ref, "S")
+    _assert_close(z, z_ref, "z")
+
+
 # ---------------------------------------------------------------------------------------------
 # decode
 # ---------------------------------------------------------------------------------------------

@@ -59,17 +59,17 @@ def check_state(name: str, state, batch: int, heads: int, feature_dim: int, head
     return s, z
 
 
-def check_mask(mask, batch: int, seq_len: int, op: str):
-    """key_padding_mask: [B, T], True (or 1) for real tokens. Returned as bool."""
+def check_mask(mask, batch: int, seq_len: int, op: str, name: str = "key_padding_mask", dims: str = "[B, T]"):
+    """A [B, T] mask, True (or 1) for positions that count (key_padding_mask: real tokens). Returned as bool."""
     if mask is None:
         return None
     if not isinstance(mask, torch.Tensor):
-        raise ValueError(f"{op}: key_padding_mask must be a torch.Tensor, got {type(mask).__name__}")
+        raise ValueError(f"{op}: {name} must be a torch.Tensor, got {type(mask).__name__}")
     if _shape(mask) != (batch, seq_len):
-        raise ValueError(f"{op}: key_padding_mask must have shape [B, T] = {(batch, seq_len)}, got {_shape(mask)}")
+        raise ValueError(f"{op}: {name} must have shape {dims} = {(batch, seq_len)}, got {_shape(mask)}")
     if mask.dtype != torch.bool:
         if mask.is_floating_point() or not bool(((mask == 0) | (mask == 1)).all()):
-            raise ValueError(f"{op}: key_padding_mask must be bool (True = real token) or 0/1 integers, got {mask.dtype}")
+            raise ValueError(f"{op}: {name} must be bool (True = counts) or 0/1 integers, got {mask.dtype}")
         mask = mask.bool()
     return mask
 

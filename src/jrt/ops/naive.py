@@ -26,7 +26,8 @@ def _masked_features(k: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor
     return phi_k
 
 
-def _quadratic_attention(q, k, v, k_enc, v_enc, initial_state, output_final_state, key_padding_mask, eps):
+def _quadratic_attention(q, k, v, k_enc, v_enc, initial_state, output_final_state, key_padding_mask, eps,
+                         prefix_mask=None):
     dtype = state_dtype(q.dtype)
     q_h, k_h, v_h = (_to_heads_first(x, dtype) for x in (q, k, v))      # [B, H, T, F|D]
     seq_len = q_h.shape[2]
@@ -42,8 +43,8 @@ def _quadratic_attention(q, k, v, k_enc, v_enc, initial_state, output_final_stat
     state_z = phi_k.sum(-2)                                              # [B, H, E]
 
     if k_enc is not None:  # the non-causal prefix: every query sees every prefix position
-        prefix_len = k_enc.shape[1]
-        prefix_mask = None if key_padding_mask is None else key_padding_mask[:, :prefix_len]
+        if prefix_mask is None and key_padding_mask is not None:
+            prefix_mask = key_padding_mask[:, : k_enc.shape[1]]
         phi_k_enc = _masked_features(_to_heads_first(k_enc, dtype), prefix_mask)   # [B, H, P, E]
         v_enc_h = _to_heads_first(v_enc, dtype)                                      # [B, H, P, D]
         enc_weights = phi_q @ phi_k_enc.transpose(-1, -2)                            # [B, H, T, P]
@@ -70,9 +71,11 @@ def based_linear_attention_naive(q, k, v, initial_state=None, output_final_state
 
 
 def prefix_linear_attention_naive(q, k, v, k_enc, v_enc, initial_state=None, output_final_state=False,
-                                  key_padding_mask=None, eps=1e-12):
-    """Prefix linear attention: the causal sum over q/k/v plus a non-causal sum over k_enc/v_enc [B, P, H, *]."""
-    return _quadratic_attention(q, k, v, k_enc, v_enc, initial_state, output_final_state, key_padding_mask, eps)
+                                  key_padding_mask=None, eps=1e-12, prefix_mask=None):
+    """Prefix linear attention: the causal sum over q/k/v plus a non-causal sum over k_enc/v_enc [B, P, H, *]
+    at the positions prefix_mask [B, P] keeps (default: key_padding_mask's first P columns)."""
+    return _quadratic_attention(q, k, v, k_enc, v_enc, initial_state, output_final_state, key_padding_mask, eps,
+                                prefix_mask)
 
 
 def based_decode_step_naive(q, k, v, state, eps=1e-12):

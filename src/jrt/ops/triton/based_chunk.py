@@ -659,21 +659,21 @@ class BasedChunkFunction(torch.autograd.Function):
     """(q, k, v[, k_enc, v_enc]) -> o, with (S, z) final state as non-differentiable outputs."""
 
     @staticmethod
-    def forward(ctx, q, k, v, k_enc, v_enc, mask, init_s, init_z, eps, want_state):
+    def forward(ctx, q, k, v, k_enc, v_enc, mask, init_s, init_z, eps, want_state, enc_mask=None):
         B, T, H, F = q.shape
         D = v.shape[-1]
         E = 1 + F + F * F
         q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
         if mask is not None:
             mask = mask.contiguous()
-        enc_mask = None
         if init_s is not None:
             init_s = init_s.float().reshape(B * H, E, D).contiguous()
             init_z = init_z.float().reshape(B * H, E).contiguous()
         if k_enc is not None:
             k_enc, v_enc = k_enc.contiguous(), v_enc.contiguous()
             P = k_enc.shape[1]
-            enc_mask = None if mask is None else mask[:, :P].contiguous()
+            if enc_mask is not None:
+                enc_mask = enc_mask.contiguous()
             if P > 0:
                 ps, pz = _state_pass(k_enc, v_enc, enc_mask, v)
                 if init_s is None:
@@ -698,7 +698,7 @@ class BasedChunkFunction(torch.autograd.Function):
         seg = None if seg_s is None else (seg_s, seg_z)
         dq, dk, dv, dk_enc, dv_enc = _backward(q, k, v, mask, seg, ctx.seg_len, o, den, do,
                                                k_enc, v_enc, enc_mask, ctx.eps)
-        return dq, dk, dv, dk_enc, dv_enc, None, None, None, None, None
+        return dq, dk, dv, dk_enc, dv_enc, None, None, None, None, None, None
 
 
 def based_linear_attention_triton(q, k, v, initial_state=None, output_final_state=False,

@@ -13,9 +13,12 @@ from .based_chunk import BasedChunkFunction
 
 
 def prefix_linear_attention_triton(q, k, v, k_enc, v_enc, initial_state=None, output_final_state=False,
-                                   key_padding_mask=None, eps=1e-12):
-    """q, k [B, T, H, F]; v [B, T, H, D]; k_enc [B, P, H, F]; v_enc [B, P, H, D] -> (o, state or None)."""
+                                   key_padding_mask=None, eps=1e-12, prefix_mask=None):
+    """q, k [B, T, H, F]; v [B, T, H, D]; k_enc [B, P, H, F]; v_enc [B, P, H, D]; prefix_mask [B, P] or None
+    (None: every prefix column counts) -> (o, state or None)."""
     init_s, init_z = (None, None) if initial_state is None else initial_state
+    if prefix_mask is None and key_padding_mask is not None:
+        prefix_mask = key_padding_mask[:, : k_enc.shape[1]]
     o, s, z = BasedChunkFunction.apply(q, k, v, k_enc, v_enc, key_padding_mask, init_s, init_z,
-                                       float(eps), bool(output_final_state))
+                                       float(eps), bool(output_final_state), prefix_mask)
     return o, ((s, z) if output_final_state else None)
