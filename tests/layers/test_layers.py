@@ -47,16 +47,17 @@ def test_short_conv_equals_causal_conv1d_and_decodes():
 
 @pytest.mark.parametrize("make", [
     lambda: BasedAttention(16, 2, 4),
-    lambda: PrefixLinearAttention(16, 2, 4, enc_length=6),
+    lambda: PrefixLinearAttention(16, 2, 4),
     lambda: SlidingWindowAttention(16, 2, window_size=4),
 ])
 def test_mixers_prefill_then_decode_equals_full_forward(make):
     torch.manual_seed(0)
     layer = make().double()
+    prefix = {"enc_length": 6} if isinstance(layer, PrefixLinearAttention) else {}
     x = torch.randn(2, 15, 16, dtype=torch.float64)
-    full = layer(x)
+    full = layer(x, **prefix)
     cache = {}
-    outs = [layer(x[:, :8], cache=cache)]       # prefill covers the PLA prefix (6 tokens)
+    outs = [layer(x[:, :8], cache=cache, **prefix)]       # prefill covers the PLA prefix (6 tokens)
     for t in range(8, 15):
         kwargs = {"positions": torch.full((2, 1), t)} if isinstance(layer, SlidingWindowAttention) else {}
         outs.append(layer(x[:, t:t + 1], cache=cache, **kwargs))

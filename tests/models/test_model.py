@@ -17,10 +17,12 @@ def tiny_model(name: str, **overrides) -> JRTForCausalLM:
 
 
 def greedy_by_recompute(model, ids, mask, steps):
-    """Greedy decoding that runs the full forward over the whole sequence at every step."""
+    """Greedy decoding that runs the full forward over the whole sequence at every step; a JRT
+    model's prefix stays each row's prompt (at most enc_length real tokens), as in generation."""
     logits_per_step = []
+    enc_length = mask.sum(-1).clamp_max(model.config.enc_length)              # [B] the prompt's share
     for _ in range(steps):
-        logits = model(ids, attention_mask=mask).logits[:, -1]
+        logits = model(ids, attention_mask=mask, enc_length=enc_length).logits[:, -1]
         logits_per_step.append(logits)
         next_token = logits.argmax(-1, keepdim=True)
         ids = torch.cat([ids, next_token], 1)
@@ -40,8 +42,7 @@ def test_cached_generate_equals_recompute(name, prompt_len):
                          output_scores=True, return_dict_in_generate=True, eos_token_id=None)
     assert out.sequences.shape == (2, prompt_len + steps)
     assert torch.equal(out.sequences[:, :prompt_len], ids)
-    full_ids, full_mask = (model._fill_prefix(ids, mask, "pad") if model.config.is_jrt else (ids, mask))
-    ref_ids, ref_logits = greedy_by_recompute(model, full_ids, full_mask, steps)
+    ref_ids, ref_logits = greedy_by_recompute(model, ids, mask, steps)
     assert torch.equal(out.sequences[:, prompt_len:], ref_ids[:, -steps:])
     cached_logits = torch.stack(out.scores, 1)
     torch.testing.assert_close(cached_logits, ref_logits, rtol=1e-4, atol=1e-4)
@@ -53,7 +54,7 @@ def test_generate_repeat_fill_reads_prompt_twice():
     ids = torch.randint(0, VOCAB, (1, 10))
     out = model.generate(ids, max_new_tokens=5, do_sample=False, prefix_fill="repeat", eos_token_id=None)
     twice = torch.cat([ids, ids], 1)
-    ref_ids, _ = greedy_by_recompute(model, *model._fill_prefix(twice, torch.ones_like(twice), "pad"), 5)
+    ref_ids, _ = greedy_by_recompute(model, twice, torch.ones_like(twice), 5)
     assert torch.equal(out[:, 10:], ref_ids[:, -5:])
 
 
@@ -83,15 +84,60 @@ def test_left_padding_invariance_whole_model(name):
     pad = 7
     padded = torch.cat([torch.zeros(1, pad, dtype=torch.long), ids], 1)
     mask = torch.cat([torch.zeros(1, pad, dtype=torch.long), torch.ones(1, 30, dtype=torch.long)], 1)
-    # for JRT the prefix is the first enc_length columns; shift enc_length with the padding so
-    # both runs have the same 12 real prefix tokens
+    # the prefix counts real tokens: the padded row keeps the same 12 prefix tokens
     ref = model(ids).logits
-    model.config.enc_length = 12 + pad
-    for layer in model.model.layers:
-        if hasattr(layer.mixer, "enc_length"):
-            layer.mixer.enc_length = 12 + pad
     got = model(padded, attention_mask=mask).logits[:, pad:]
     torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-4)
+
+
+def mixed_batch(lengths, vocab=VOCAB, seed=0):
+    """Left-padded [B, max(lengths)] ids and mask, and the rows alone."""
+    g = torch.Generator().manual_seed(seed)
+    rows = [torch.randint(1, vocab, (n,), generator=g) for n in lengths]
+    width = max(lengths)
+    ids = torch.zeros(len(rows), width, dtype=torch.long)
+    mask = torch.zeros(len(rows), width, dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, width - len(r):] = r
+        mask[i, width - len(r):] = 1
+    return ids, mask, rows
+
+
+@pytest.mark.parametrize("name", ["jrt-tiny", "based-tiny"])
+def test_batched_logits_equal_each_row_alone(name):
+    """Rows below, at and above enc_length (32) in one batch: every row's logits are those it has alone
+    (the bug this guards against: the prefix was the batch's first enc_length columns, so a short row
+    next to a long one lost prefix tokens to padding)."""
+    model = tiny_model(name)
+    lengths = [9, 32, 45, 70]
+    ids, mask, rows = mixed_batch(lengths)
+    batched = model(ids, attention_mask=mask).logits
+    for i, r in enumerate(rows):
+        alone = model(r[None]).logits[0]
+        torch.testing.assert_close(batched[i, -len(r):], alone, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("prefix_fill", ["pad", "repeat"])
+def test_batched_generation_equals_each_row_alone(prefix_fill):
+    model = tiny_model("jrt-tiny")
+    lengths = [9, 32, 45, 70]                       # with "repeat": 18, 64, 90, 140 tokens read
+    ids, mask, rows = mixed_batch(lengths, seed=1)
+    out = model.generate(ids, attention_mask=mask, max_new_tokens=10, do_sample=False, eos_token_id=None,
+                         prefix_fill=prefix_fill)
+    for i, r in enumerate(rows):
+        alone = model.generate(r[None], max_new_tokens=10, do_sample=False, eos_token_id=None,
+                               prefix_fill=prefix_fill)
+        assert torch.equal(out[i, ids.shape[1]:], alone[0, len(r):]), (prefix_fill, len(r))
+
+
+def test_per_row_enc_length_equals_each_row_alone():
+    model = tiny_model("jrt-tiny")
+    ids, mask, rows = mixed_batch([20, 40], seed=2)
+    enc = torch.tensor([5, 33])
+    batched = model(ids, attention_mask=mask, enc_length=enc).logits
+    for i, r in enumerate(rows):
+        alone = model(r[None], enc_length=int(enc[i])).logits[0]
+        torch.testing.assert_close(batched[i, -len(r):], alone, rtol=1e-4, atol=1e-4)
 
 
 def test_prefix_is_non_causal_and_suffix_causal():
@@ -129,8 +175,6 @@ def test_empty_prompt_and_bad_inputs_raise():
         model.generate(torch.ones(1, 4, dtype=torch.long), prefix_fill="twice")
     with pytest.raises(ValueError, match="non-empty"):
         model(torch.zeros(1, 0, dtype=torch.long))
-    with pytest.raises(ValueError, match="left-pad"):
-        model(torch.ones(1, 4, dtype=torch.long), use_cache=True)
     with pytest.raises(ValueError, match="mixer_types"):
         preset_config("jrt-tiny", mixer_types=["conv", "attention"])
     with pytest.raises(ValueError, match="unknown preset"):

@@ -3,9 +3,9 @@ cache dict | None): with a cache it fills it during prefill and then advances on
 from .based_attention import BasedAttention
 from .mlp import SwiGLU
 from .norm import RMSNorm
-from .prefix_linear_attention import PrefixLinearAttention
+from .prefix_linear_attention import PrefixLinearAttention, prefix_columns
 from .short_conv import ShortConvolution
 from .sliding_window import SlidingWindowAttention, blocked_window_attention, rotary_embedding
 
 __all__ = ["BasedAttention", "PrefixLinearAttention", "ShortConvolution", "SlidingWindowAttention",
-           "SwiGLU", "RMSNorm", "blocked_window_attention", "rotary_embedding"]
+           "SwiGLU", "RMSNorm", "blocked_window_attention", "rotary_embedding", "prefix_columns"]

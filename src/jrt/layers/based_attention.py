@@ -8,8 +8,11 @@ from jrt.ops import based_decode_step, based_linear_attention
 
 
 class BasedAttention(nn.Module):
-    def __init__(self, hidden_size: int, num_heads: int, feature_dim: int = 16):
+    """backend: the jrt.ops backend ("naive", "torch", "triton"; None picks by device)."""
+
+    def __init__(self, hidden_size: int, num_heads: int, feature_dim: int = 16, backend: str | None = None):
         super().__init__()
+        self.backend = backend
         if hidden_size % num_heads:
             raise ValueError(f"hidden_size {hidden_size} must be divisible by num_heads {num_heads}")
         self.num_heads, self.feature_dim = num_heads, feature_dim
@@ -27,7 +30,7 @@ class BasedAttention(nn.Module):
         return q, k, v
 
     def _decode(self, q, k, v, cache: dict):
-        o, (s, z) = based_decode_step(q[:, 0], k[:, 0], v[:, 0], (cache["S"], cache["z"]))
+        o, (s, z) = based_decode_step(q[:, 0], k[:, 0], v[:, 0], (cache["S"], cache["z"]), backend=self.backend)
         if s is not cache["S"]:  # in place, so a captured CUDA graph replays against the same buffers
             cache["S"].copy_(s)
             cache["z"].copy_(z)
@@ -43,7 +46,8 @@ class BasedAttention(nn.Module):
             if x.shape[1] != 1:
                 raise ValueError("BasedAttention: after prefill, the cache takes one token at a time")
             return self._finish(self._decode(q, k, v, cache))
-        o, state = based_linear_attention(q, k, v, key_padding_mask=mask, output_final_state=cache is not None)
+        o, state = based_linear_attention(q, k, v, key_padding_mask=mask, output_final_state=cache is not None,
+                                          backend=self.backend)
         if cache is not None:
             cache["S"], cache["z"] = state
         return self._finish(o)

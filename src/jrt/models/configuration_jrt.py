@@ -13,6 +13,8 @@ class JRTConfig(PretrainedConfig):
     attention: JRT-RNN), "based" (causal Based linear attention), "swa" (sliding-window attention).
     enc_length: the length of the non-causal prefix of "pla" layers (the paper's M = 1024).
     mask_token_id: the [MASK] token of the MLM objective (GPT-2 vocabulary padded to 50264: 50263).
+    ops_backend: the jrt.ops backend of the linear-attention layers ("naive", "torch", "triton"); None
+        picks Triton for CUDA tensors and the chunked torch path otherwise.
     """
 
     model_type = "jrt"
@@ -39,6 +41,7 @@ class JRTConfig(PretrainedConfig):
         bos_token_id: int = 50256,
         eos_token_id: int = 50256,
         tie_word_embeddings: bool = True,
+        ops_backend: str | None = None,
         **kwargs,
     ):
         # (named mixer_types, not layer_types: transformers validates `layer_types` against its own kinds)
@@ -52,6 +55,8 @@ class JRTConfig(PretrainedConfig):
             raise ValueError(f"hidden_size {hidden_size} must be divisible by num_heads {num_heads}")
         if enc_length < 1:
             raise ValueError(f"enc_length must be >= 1, got {enc_length}")
+        if ops_backend not in (None, "naive", "torch", "triton"):
+            raise ValueError(f"ops_backend must be None, 'naive', 'torch' or 'triton', got {ops_backend!r}")
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
         self.mixer_types = mixer_types
@@ -68,6 +73,7 @@ class JRTConfig(PretrainedConfig):
         self.rope_base = rope_base
         self.initializer_range = initializer_range
         self.mask_token_id = mask_token_id
+        self.ops_backend = ops_backend
         super().__init__(pad_token_id=pad_token_id, bos_token_id=bos_token_id, eos_token_id=eos_token_id,
                          tie_word_embeddings=tie_word_embeddings, **kwargs)
 

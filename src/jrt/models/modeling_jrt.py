@@ -6,11 +6,12 @@
 Mixers by config.mixer_types: gated short convolution, prefix linear attention (the first
 enc_length tokens read non-causally), causal Based linear attention, sliding-window attention.
 
-Generation (gpt-fast style, explicit prefill then decode): prefill runs the parallel form over
-the whole prompt once and leaves a JRTCache whose size does not depend on the prompt length;
-each new token is then one recurrent step. A JRT prompt shorter than enc_length is left-padded
-to enc_length (masked), so that the whole prompt is the non-causal prefix and every generated
-token is causal; a longer prompt has its first enc_length tokens as the prefix.
+The non-causal prefix of a row is its own first enc_length real tokens (left padding and the
+other rows of a batch change nothing). Generation (gpt-fast style, explicit prefill then decode):
+prefill runs the parallel form over the whole prompt once and leaves a JRTCache whose size does
+not depend on the prompt length; each new token is then one recurrent (causal) step. So a prompt
+shorter than enc_length is read non-causally as a whole, and a longer one has its first
+enc_length tokens as the prefix.
 """
 from __future__ import annotations
 
@@ -19,7 +20,15 @@ from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
-from jrt.layers import BasedAttention, PrefixLinearAttention, RMSNorm, ShortConvolution, SlidingWindowAttention, SwiGLU
+from jrt.layers import (
+    BasedAttention,
+    PrefixLinearAttention,
+    RMSNorm,
+    ShortConvolution,
+    SlidingWindowAttention,
+    SwiGLU,
+    prefix_columns,
+)
 
 from .cache import JRTCache
 from .configuration_jrt import JRTConfig
@@ -29,9 +38,9 @@ def build_mixer(config: JRTConfig, kind: str) -> nn.Module:
     if kind == "conv":
         return ShortConvolution(config.hidden_size, config.conv_kernel, config.conv_expand)
     if kind == "pla":
-        return PrefixLinearAttention(config.hidden_size, config.num_heads, config.feature_dim, config.enc_length)
+        return PrefixLinearAttention(config.hidden_size, config.num_heads, config.feature_dim, config.ops_backend)
     if kind == "based":
-        return BasedAttention(config.hidden_size, config.num_heads, config.feature_dim)
+        return BasedAttention(config.hidden_size, config.num_heads, config.feature_dim, config.ops_backend)
     if kind == "swa":
         return SlidingWindowAttention(config.hidden_size, config.num_heads, config.window_size, config.rope_base)
     raise ValueError(f"unknown layer type {kind!r}")
@@ -46,10 +55,12 @@ class JRTBlock(nn.Module):
         self.mlp_norm = RMSNorm(config.hidden_size, config.rms_norm_eps) if config.use_mlp else None
         self.mlp = SwiGLU(config.hidden_size, config.intermediate_size) if config.use_mlp else None
 
-    def forward(self, x, mask, cache: dict | None, positions):             # x [B, T, d]
+    def forward(self, x, mask, cache: dict | None, positions, enc_length):   # x [B, T, d]
         h = self.mixer_norm(x)
         if self.kind == "swa":
             x = x + self.mixer(h, mask, cache, positions)
+        elif self.kind == "pla":
+            x = x + self.mixer(h, mask, cache, enc_length)
         else:
             x = x + self.mixer(h, mask, cache)
         if self.mlp is not None:
@@ -89,8 +100,14 @@ class JRTModel(JRTPreTrainedModel):
         self.embed_tokens = value
 
     def forward(self, input_ids: torch.LongTensor, attention_mask: torch.Tensor | None = None,
-                cache: JRTCache | None = None) -> torch.Tensor:
-        """input_ids [B, T]; attention_mask [B, T] (1 = real token) -> hidden states [B, T, d]."""
+                cache: JRTCache | None = None, enc_length: int | torch.Tensor | None = None) -> torch.Tensor:
+        """input_ids [B, T]; attention_mask [B, T] (1 = real token) -> hidden states [B, T, d].
+
+        enc_length: prefix length in real tokens of the "pla" layers, an int or one per row [B]
+        (default: config.enc_length).
+        """
+        if enc_length is None:
+            enc_length = self.config.enc_length
         batch, seq_len = input_ids.shape
         decoding = cache is not None and cache.is_prefilled
         mask = None
@@ -107,7 +124,7 @@ class JRTModel(JRTPreTrainedModel):
             positions = (mask.long().cumsum(-1) - 1).clamp_min(0)
         x = self.embed_tokens(input_ids)                                   # [B, T, d]
         for i, layer in enumerate(self.layers):
-            x = layer(x, mask, cache.layers[i] if cache is not None else None, positions)
+            x = layer(x, mask, cache.layers[i] if cache is not None else None, positions, enc_length)
         if cache is not None:
             if decoding:
                 cache.positions.add_(seq_len)            # in place: CUDA-graph friendly
@@ -144,9 +161,13 @@ class JRTForCausalLM(JRTPreTrainedModel, GenerationMixin):
     def forward(self, input_ids: torch.LongTensor | None = None, attention_mask: torch.Tensor | None = None,
                 labels: torch.LongTensor | None = None, past_key_values: JRTCache | None = None,
                 use_cache: bool | None = None, return_dict: bool | None = None, logits_to_keep: int = 0,
-                **kwargs) -> CausalLMOutputWithPast:
+                enc_length: int | torch.Tensor | None = None, **kwargs) -> CausalLMOutputWithPast:
         """input_ids [B, T] -> logits [B, T, V]. `labels` gives the next-token loss (-100 ignored);
-        for JRT models only positions from enc_length - 1 on are scored (the prefix is non-causal).
+        for JRT models a token inside its row's non-causal prefix is not a target (the positions
+        before it already see it).
+
+        enc_length: the prefix length of JRT models in real tokens, an int or one per row [B]
+        (default: config.enc_length); each row's prefix is its own first enc_length real tokens.
 
         With use_cache, returns a JRTCache in `past_key_values`; pass it back with one new token.
         `logits_to_keep=n > 0` returns logits of the last n positions only ([B, n, V]), as Hugging Face
@@ -161,14 +182,12 @@ class JRTForCausalLM(JRTPreTrainedModel, GenerationMixin):
             raise ValueError(f"input_ids must be a non-empty [B, T] tensor, got {shape}")
         if attention_mask is not None and attention_mask.shape[0] != input_ids.shape[0]:
             raise ValueError(f"attention_mask {tuple(attention_mask.shape)} does not match input_ids {tuple(input_ids.shape)}")
+        if enc_length is None:
+            enc_length = self.config.enc_length
         cache = past_key_values
         if use_cache and cache is None:
             cache = JRTCache(self.config.num_hidden_layers)
-            if self.config.is_jrt and input_ids.shape[1] < self.config.enc_length:
-                raise ValueError(
-                    f"a cached prefill of a JRT model needs at least enc_length={self.config.enc_length} columns "
-                    f"(got {input_ids.shape[1]}): left-pad the prompt (JRTForCausalLM.generate does this)")
-        hidden = self.model(input_ids, attention_mask, cache)
+        hidden = self.model(input_ids, attention_mask, cache, enc_length)
         if logits_to_keep:
             hidden = hidden[:, -logits_to_keep:]                             # [B, n, d]
         logits = self.lm_head(hidden)                                       # [B, T or n, V]
@@ -177,11 +196,15 @@ class JRTForCausalLM(JRTPreTrainedModel, GenerationMixin):
             targets = labels[:, 1:]                                        # position t predicts token t+1
             if self.config.is_jrt and input_ids.shape[1] > 1:
                 # inside the non-causal prefix a position already sees the token it would predict:
-                # next-token loss only from the prefix's last position on (the JRT objective's NTP part;
+                # next-token loss only on tokens after the prefix (the JRT objective's NTP part;
                 # its MLM part is jrt.train.objective's job)
-                prefix_len = min(self.config.enc_length, input_ids.shape[1])
+                mask = None if attention_mask is None else attention_mask.bool()
+                width, in_prefix = prefix_columns(mask, input_ids.shape[1], enc_length)
                 targets = targets.clone()
-                targets[:, : prefix_len - 1] = -100
+                if in_prefix is None:
+                    targets[:, : max(width - 1, 0)] = -100
+                elif width > 1:
+                    targets[:, : width - 1][in_prefix[:, 1:]] = -100
             loss = nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
                                                targets.reshape(-1), ignore_index=-100)
         return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=cache if use_cache else None)
@@ -225,10 +248,12 @@ class JRTForCausalLM(JRTPreTrainedModel, GenerationMixin):
     def generate(self, input_ids=None, attention_mask=None, prefix_fill: str = "pad", **kwargs):
         """HF generate with the constant-size cache.
 
-        For JRT models, prompts shorter than enc_length are left-padded to enc_length with a mask
-        (prefix_fill="pad") or first read twice, [prompt, prompt], then padded ("repeat": the
-        paper's read-2x padding). The returned sequences are [prompt, new tokens] as for any HF
-        model (with the original left padding of the batch, never the internal one).
+        For JRT models each prompt's first enc_length real tokens are its non-causal prefix (all of
+        it when shorter). prefix_fill="repeat" first reads a prompt twice, [prompt, prompt] (the
+        paper's read-2x padding: a short prompt fills the prefix with a second reading of itself
+        instead of padding); "pad" (default) takes the prompt as it is. The returned sequences are
+        [prompt, new tokens] as for any HF model (with the batch's own left padding, never an
+        internal one).
         """
         if input_ids is None or input_ids.dim() != 2 or input_ids.shape[1] == 0:
             raise ValueError("generate needs a non-empty prompt: input_ids of shape [B, T] with T >= 1, got "
@@ -256,11 +281,12 @@ class JRTForCausalLM(JRTPreTrainedModel, GenerationMixin):
         return out
 
     def _fill_prefix(self, input_ids, attention_mask, prefix_fill: str):
-        """Left-pads (and for "repeat" first doubles) each prompt so the batch is >= enc_length wide."""
+        """"pad": the batch as it is; "repeat": each prompt read twice, [prompt, prompt], left-padded."""
+        if prefix_fill == "pad":
+            return input_ids, attention_mask
         rows = [ids[mask.bool()] for ids, mask in zip(input_ids, attention_mask)]
-        if prefix_fill == "repeat":
-            rows = [torch.cat([r, r]) for r in rows]
-        width = max(self.config.enc_length, max(len(r) for r in rows))
+        rows = [torch.cat([r, r]) for r in rows]
+        width = max(len(r) for r in rows)
         pad_id = self.config.pad_token_id if self.config.pad_token_id is not None else 0
         ids = input_ids.new_full((len(rows), width), pad_id)
         mask = attention_mask.new_zeros((len(rows), width))
