@@ -18,8 +18,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from jrt.models import mamba2_scan  # noqa: E402
-from jrt.train.models import build_model  # noqa: E402
+from jrt.baselines import build_by_name as build_model  # noqa: E402
+from jrt.baselines import mamba2_scan  # noqa: E402
 
 
 def tokens_per_second(model, opt, ids, steps: int, warmup: int) -> float:

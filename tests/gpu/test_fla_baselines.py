@@ -7,7 +7,7 @@ one cached decode step), since evaluation batches prompts of different lengths.
 import pytest
 import torch
 
-from jrt.models import mamba2_scan
+from jrt.baselines import mamba2_scan
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available() or mamba2_scan.fla_scan_kernel() is None,
                                 reason="needs CUDA and flash-linear-attention")
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available() or mamba2_scan.fla
 
 @pytest.fixture(params=["hf-gla:tiny", "hf-mamba2:tiny"])
 def saved_model(request, tmp_path, monkeypatch):
-    from jrt.train.models import build_model
+    from jrt.baselines import build_by_name as build_model
 
     monkeypatch.setenv("JRT_MAMBA2_SCAN", "fla")  # Mamba2's scan through fla, as the GPU runs use it
     torch.manual_seed(0)
@@ -59,11 +59,11 @@ def test_left_padded_batch_matches_single_prompts(saved_model):
 
 
 def test_gla_torch_norms_match_fla_kernels(tmp_path):
-    """The loader runs fla's RMSNorms in PyTorch (jrt.models.fla_norms): same logits as fla's kernels."""
+    """The loader runs fla's RMSNorms in PyTorch (jrt.baselines.fla_norms): same logits as fla's kernels."""
     import transformers
 
+    from jrt.baselines import build_by_name as build_model
     from jrt.models.loading import load_causal_lm
-    from jrt.train.models import build_model
 
     torch.manual_seed(0)
     model, _ = build_model("hf-gla:tiny", 250, 256)
@@ -71,7 +71,7 @@ def test_gla_torch_norms_match_fla_kernels(tmp_path):
     kernels = transformers.AutoModelForCausalLM.from_pretrained(str(tmp_path), dtype=torch.bfloat16).cuda().eval()
     loaded = load_causal_lm(str(tmp_path), dtype=torch.bfloat16).cuda()
     assert sum(type(m).__name__ in ("RMSNorm", "FusedRMSNormGated") for m in loaded.modules()) > 0
-    assert all(m.forward.__func__.__module__ == "jrt.models.fla_norms"
+    assert all(m.forward.__func__.__module__ == "jrt.baselines.fla_norms"
                for m in loaded.modules() if type(m).__name__ in ("RMSNorm", "FusedRMSNormGated"))
     ids = torch.randint(1, 250, (3, 300), generator=torch.Generator().manual_seed(2)).cuda()
     with torch.no_grad():

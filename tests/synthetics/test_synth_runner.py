@@ -11,14 +11,10 @@ from jrt.synthetics.model_factory import (
     based_state_elements,
     build_model,
     fla_available,
-    jrt_models_available,
     mamba_state_size,
-    set_enc_length,
     state_bytes,
 )
 from jrt.synthetics.runner import RunConfig, TrainConfig, load_results, run, run_sweep
-
-needs_jrt = pytest.mark.skipif(not jrt_models_available(), reason="jrt.models not available")
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +41,6 @@ def test_state_bytes_line_up():
     assert state_bytes(a, att, 200)["total"] == 2 * state_bytes(a, att, 100)["total"]  # KV cache grows
 
 
-@needs_jrt
 def test_based_and_jrt_same_state_and_prefix_is_read():
     torch.manual_seed(0)
     spec_b, spec_j = ModelSpec("based", d_model=32, feature_dim=4), ModelSpec("jrt", d_model=32, feature_dim=4)
@@ -54,13 +49,12 @@ def test_based_and_jrt_same_state_and_prefix_is_read():
     assert sb["total"] == sj["total"] > 0
     assert [t for t in j.config.mixer_types] == ["conv", "pla", "conv", "pla"]
     x = torch.randint(0, 64, (2, 20))
-    set_enc_length(j, 10)
-    out10 = j(input_ids=x).logits
+    out10 = j(input_ids=x, enc_length=10).logits
     x2 = x.clone()
     x2[:, 9] = (x2[:, 9] + 1) % 64  # change a late prefix token: early positions see it non-causally
-    assert not torch.allclose(j(input_ids=x2).logits[:, :9], out10[:, :9])
-    set_enc_length(j, 1)
-    assert torch.allclose(j(input_ids=x2).logits[:, :9], j(input_ids=x).logits[:, :9], atol=1e-6)
+    assert not torch.allclose(j(input_ids=x2, enc_length=10).logits[:, :9], out10[:, :9])
+    assert torch.allclose(j(input_ids=x2, enc_length=1).logits[:, :9], j(input_ids=x, enc_length=1).logits[:, :9],
+                          atol=1e-6)
 
 
 @pytest.mark.skipif(fla_available(), reason="fla installed")
@@ -82,7 +76,6 @@ def test_runner_learns_easy_mqar(tmp_path):
     json.dumps(r)  # serialisable
 
 
-@needs_jrt
 @pytest.mark.parametrize("kind,variant", [("based", Variant(num_passes=2)), ("jrt", Variant(prefix=True))])
 def test_runner_recurrent_models_run(tmp_path, kind, variant):
     task = SetDisjointnessTask(64, train=(SDSegment(2, 6, 64), SDSegment(6, 2, 64)),
@@ -150,14 +143,12 @@ def test_sweep_budget_plot_and_cli(tmp_path):
     assert "short1st" in plots.results_table(fake)
 
 
-@needs_jrt
 @pytest.mark.slow
-def test_demo_shows_the_gap(tmp_path, monkeypatch):
+def test_demo_shows_the_gap(tmp_path):
     """The demo's claim: at equal state, JRT-RNN and JRT-Prompt above causal Based on MQAR."""
     from jrt.synthetics.sweeps import demo
 
-    monkeypatch.setenv("JRT_OPS_BACKEND", "naive")
-    acc = {c.label: run(c, "cpu", tmp_path, progress=False)["accuracy"] for c in demo.runs()}
+    acc = {c.label: run(c, "cpu", tmp_path, progress=False)["accuracy"] for c in demo.runs(ops_backend="naive")}
     assert acc["JRT-RNN"] > acc["Based"] + 0.03 and acc["Based + JRT-Prompt x2"] > acc["Based"] + 0.02, acc
 
 

@@ -100,14 +100,11 @@ def test_bad_mask_rejected():
 
 def test_real_models_give_logits():
     """The objective runs on HF Llama, HF Mamba2 and a JRT preset alike (tiny, CPU)."""
-    from jrt.train.models import build_model
+    from jrt.baselines import build_by_name as build_model
 
     tokens = torch.randint(0, 200, (1, 33))
     for spec in ("hf-llama:tiny", "hf-mamba2:tiny", "jrt-tiny"):
-        try:
-            model, info = build_model(spec, 256, 32)
-        except ValueError as e:  # jrt.models not available
-            pytest.skip(str(e))
+        model, info = build_model(spec, 256, 32)
         obj = info["default_objective"]
         mask = mlm_mask_for_samples([0], 16, 32, seed=0) if obj == "jrt" else None
         res = compute_loss(model, tokens, obj, enc_length=16, mask_token_id=info["mask_token_id"] or 255,

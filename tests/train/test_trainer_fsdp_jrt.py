@@ -17,7 +17,6 @@ def _args(data, out, mbs, *extra):
 
 
 def test_fsdp2_jrt_objective_equals_single_process(prepared, tmp_path):
-    pytest.importorskip("jrt.models")
     data = prepared[0]
     single = tmp_path / "single"
     run_cli(_args(data, single, 4))

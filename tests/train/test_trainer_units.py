@@ -19,7 +19,7 @@ def test_lr_schedule_warmup_then_cosine_to_min():
 
 
 def test_no_weight_decay_on_norms_and_biases():
-    from jrt.train.models import build_model
+    from jrt.baselines import build_by_name as build_model
 
     model, _ = build_model("hf-llama:tiny", 256, 32)
     decay, no_decay = param_groups(model, 0.1)
@@ -31,10 +31,9 @@ def test_no_weight_decay_on_norms_and_biases():
 
 
 def test_hf_baselines_sized_to_match_preset():
-    pytest.importorskip("jrt.models")
     import torch
 
-    from jrt.train.models import build_model
+    from jrt.baselines import build_by_name as build_model
 
     with torch.device("meta"):
         sizes = {s: build_model(s, 50257, 2048)[1]["params"]
@@ -46,11 +45,11 @@ def test_hf_baselines_sized_to_match_preset():
 def test_gla_without_fla_is_one_clear_error(monkeypatch):
     import sys
 
-    from jrt.train.models import build_model
+    from jrt.baselines import build_by_name as build_model
 
     monkeypatch.setitem(sys.modules, "fla", None)
     monkeypatch.setitem(sys.modules, "fla.models", None)
-    with pytest.raises(ImportError, match="hf-gla:<size> needs flash-linear-attention"):
+    with pytest.raises(ImportError, match="GLA needs flash-linear-attention"):
         build_model("hf-gla:small", 50257, 2048)
 
 

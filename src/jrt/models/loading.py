@@ -46,7 +46,7 @@ def load_causal_lm(pretrained: str, tokenizer=None, dtype: torch.dtype | None = 
         except Exception as exc:  # noqa: BLE001  (any loading failure becomes one clear error)
             raise ValueError(f"could not load a causal LM from {str(path)!r}: {exc}") from exc
         if "fla" in sys.modules:  # a model with fla modules has imported it; none otherwise
-            from .fla_norms import use_torch_rms_norms
+            from jrt.baselines.fla_norms import use_torch_rms_norms
 
             use_torch_rms_norms(model)  # no per-shape Triton autotuning on variable-length batches
     if dtype is not None:
@@ -74,7 +74,7 @@ def _prepare_architecture(path: Path):
     except (OSError, ValueError):
         return transformers.AutoModelForCausalLM  # from_pretrained reports the unreadable config
     if model_type == "mamba2":
-        from .mamba2_scan import maybe_install
+        from jrt.baselines.mamba2_scan import maybe_install
 
         maybe_install()  # JRT_MAMBA2_SCAN=fla: the scan through fla (see mamba2_scan)
     native = MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.get(model_type)

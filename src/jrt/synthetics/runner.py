@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import IGNORE_INDEX, MQARTask, SetDisjointnessTask, SynthData, Variant, load_data, slice_key
-from .model_factory import ModelSpec, build_model, num_parameters, set_enc_length, state_bytes
+from .model_factory import ModelSpec, build_model, num_parameters, state_bytes
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,13 @@ def _autocast(device: torch.device, bf16: bool):
     return torch.autocast(device.type, enabled=False)
 
 
+def _prefix_kwargs(enc_length: int, is_jrt: bool) -> dict:
+    """The non-causal prefix of a JRT-RNN batch, passed explicitly (a causal run has none)."""
+    return {"enc_length": max(1, int(enc_length))} if is_jrt else {}
+
+
 def _forward_logits(model, inputs: torch.Tensor, enc_length: int, is_jrt: bool) -> torch.Tensor:
-    if is_jrt:
-        set_enc_length(model, enc_length)
-    return model(input_ids=inputs.long()).logits
+    return model(input_ids=inputs.long(), **_prefix_kwargs(enc_length, is_jrt)).logits
 
 
 def _answer_logits(model, inputs, labels, enc_length, is_jrt):
@@ -134,9 +137,7 @@ def _answer_logits(model, inputs, labels, enc_length, is_jrt):
     backbone = getattr(model, prefix, None) if prefix else None
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
     if backbone is not None and head is not None:
-        if is_jrt:
-            set_enc_length(model, enc_length)
-        out = backbone(input_ids=inputs.long())
+        out = backbone(input_ids=inputs.long(), **_prefix_kwargs(enc_length, is_jrt))
         hidden = out if torch.is_tensor(out) else out[0]  # [B, T, d], final norm applied
         return head(hidden[mask]).float(), labels[mask].long()
     logits = _forward_logits(model, inputs, enc_length, is_jrt)
@@ -293,7 +294,7 @@ def run(cfg: RunConfig, device: str | torch.device | None = None, cache_dir=None
         "time_s": round(time.time() - t0, 2),
         "data_time_s": round(t_data, 2),
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
-        "ops_backend": os.environ.get("JRT_OPS_BACKEND") or "auto",
+        "ops_backend": cfg.model.ops_backend or "auto",
         "torch": torch.__version__,
     }
 
@@ -336,16 +337,14 @@ def run_sweep(runs: Sequence[RunConfig], out_dir: str | os.PathLike, device=None
         except Exception as exc:  # one bad config must not lose the sweep
             res = {"name": cfg.name, "label": cfg.label, "error": f"{type(exc).__name__}: {exc}",
                    "model": dataclasses.asdict(cfg.model), "variant": dataclasses.asdict(cfg.variant)}
-            if device.type == "cuda" and cfg.model.kind in ("based", "jrt") and not os.environ.get("JRT_OPS_BACKEND"):
+            if device.type == "cuda" and cfg.model.kind in ("based", "jrt") and cfg.model.ops_backend is None:
                 # a Triton kernel that does not support this shape: retry on the chunked torch path
-                os.environ["JRT_OPS_BACKEND"] = "torch"
+                torch_cfg = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, ops_backend="torch"))
                 try:
-                    res = run(cfg, device, cache_dir, progress=False)
+                    res = run(torch_cfg, device, cache_dir, progress=False)
                     res["ops_backend"] = f"torch (triton failed: {type(exc).__name__}: {str(exc)[:300]})"
                 except Exception as exc2:
                     res["error"] += f"; torch path: {type(exc2).__name__}: {exc2}"
-                finally:
-                    del os.environ["JRT_OPS_BACKEND"]
         path.write_text(json.dumps(res, indent=1))
         results.append(res)
         if "accuracy" in res:

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from jrt.baselines import build_by_name, decode_state_bytes
+
 from .checkpoint import clean_stale_tmp, latest_valid_checkpoint, load_checkpoint, save_checkpoint, verify_checkpoint
 from .data import PackedSequences, TokenSplit
-from .models import build_model, recurrent_state_bytes
 from .objective import compute_loss, get_logits, jrt_counts, mlm_mask_for_samples, ntp_counts
 
 
@@ -321,7 +322,7 @@ def _train(cfg: TrainConfig, dist: Dist) -> dict:
     torch.manual_seed(cfg.seed)
     train_split = TokenSplit(cfg.data, "train")
     data = PackedSequences(train_split, cfg.seq_len, seed=cfg.seed)
-    model, info = build_model(cfg.model, train_split.vocab_size, cfg.seq_len, cfg.enc_length,
+    model, info = build_by_name(cfg.model, train_split.vocab_size, cfg.seq_len, cfg.enc_length,
                               cfg.model_overrides)
     objective = info["default_objective"] if cfg.objective == "auto" else cfg.objective
     P = cfg.enc_length or info.get("enc_length") or cfg.seq_len // 2
@@ -534,7 +535,7 @@ def _train(cfg: TrainConfig, dist: Dist) -> dict:
         "final_train": last, "eval": ev,
         "peak_mem_gib": (torch.cuda.max_memory_allocated(dist.device) / 2**30
                          if dist.device.type == "cuda" else None),
-        "recurrent_state_bytes": recurrent_state_bytes(model, info, cfg.seq_len),
+        "recurrent_state_bytes": decode_state_bytes(model, cfg.seq_len, torch.bfloat16 if use_bf16 else torch.float32),
         "data_manifest_hash": train_split.manifest.get("hash"), "stopped_by_time": stopped_by_time,
     }
     if cfg.save_final_model:

@@ -23,12 +23,11 @@ recall itself (docs/RESULTS.md).
 The table gives test accuracy (at the answer positions) overall and per number of kv pairs, and
 the decode-state bytes. Everything is seeded (data, init, batch order), so the numbers repeat on the
 same torch build and thread count. On CPU the demo selects the quadratic reference ops
-(JRT_OPS_BACKEND=naive, faster than the chunked path at these short lengths).
+(`ops_backend="naive"`, faster than the chunked path at these short lengths).
 """
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
@@ -54,11 +53,12 @@ def task() -> MQARTask:
                     test=tuple(MQARSegment(SEQ_LEN, n, 500) for n in KV_PAIRS))
 
 
-def runs(steps: int = STEPS, include_attention: bool = False) -> list[RunConfig]:
+def runs(steps: int = STEPS, include_attention: bool = False, ops_backend: str | None = None) -> list[RunConfig]:
     t = task()
     tc = TrainConfig(lr=LR, batch_size=BATCH, max_steps=steps, eval_every=max(1, steps // 4), eval_batch_size=256,
                      seed=SEED)
-    spec = lambda kind: ModelSpec(kind, d_model=D_MODEL, feature_dim=FEATURE_DIM, num_heads=NUM_HEADS)  # noqa: E731
+    spec = lambda kind: ModelSpec(kind, d_model=D_MODEL, feature_dim=FEATURE_DIM, num_heads=NUM_HEADS,  # noqa: E731
+                                  ops_backend=ops_backend if kind != "attention" else None)
     out = [RunConfig("demo-based", t, spec("based"), Variant(), tc, data_seed=SEED),
            RunConfig("demo-based-jrt-prompt", t, spec("based"), Variant(num_passes=2), tc, data_seed=SEED),
            RunConfig("demo-jrt-rnn", t, spec("jrt"), Variant(prefix=True), tc, data_seed=SEED)]
@@ -84,10 +84,8 @@ def main(out=None, device="auto", cache_dir=None, progress=True) -> int:
     from jrt.synthetics.runner import resolve_device, run
 
     dev = resolve_device(device)
-    if dev.type == "cpu":
-        os.environ.setdefault("JRT_OPS_BACKEND", "naive")
     t0 = time.time()
-    cfgs = runs()
+    cfgs = runs(ops_backend="naive" if dev.type == "cpu" else None)
     t = cfgs[0].task
     print(f"MQAR demo on {dev}: vocab {t.vocab_size}, seq len {SEQ_LEN}, kv pairs {list(KV_PAIRS)}, "
           f"d_model {D_MODEL}, feature dim {FEATURE_DIM}, {STEPS} steps x batch {BATCH}, lr {LR}", flush=True)

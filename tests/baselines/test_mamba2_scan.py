@@ -1,4 +1,4 @@
-"""HF Mamba2's chunk scan through a simple-GLA kernel (jrt.models.mamba2_scan).
+"""HF Mamba2's chunk scan through a simple-GLA kernel (jrt.baselines.mamba2_scan).
 
 CPU: the (q, k, v, g) mapping, driven by a float64 token-by-token recurrence standing in for fla's
 kernel, against transformers' own chunked SSD (a second algorithm). GPU with fla: the whole
@@ -7,7 +7,7 @@ Mamba2ForCausalLM with the fla scan installed against HF's torch scan, logits an
 import pytest
 import torch
 
-from jrt.models import mamba2_scan
+from jrt.baselines import mamba2_scan
 
 
 def _hf_torch_scan():

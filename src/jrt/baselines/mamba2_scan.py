@@ -1,10 +1,9 @@
 """Hugging Face Mamba2's chunk scan (SSD) through flash-linear-attention's gated-linear-attention kernel.
 
 Why: `transformers.Mamba2ForCausalLM` has fast paths only through the compiled `mamba_ssm` and
-`causal_conv1d` packages, which the GPU image lacks and cannot build; without them every forward
-(training and prefill) runs the pure-torch chunked SSD (38k tokens/s for a 60M model on an H100 at
-micro-batch 4, 64k on an H200 at 16). The SSD recurrence of Mamba2 is exactly
-scalar-gated linear attention, for each head h:
+`causal_conv1d` packages; without them every forward (training and prefill) runs the pure-torch
+chunked SSD, several times slower. The SSD recurrence of Mamba2 is exactly scalar-gated linear
+attention, for each head h:
 
     S_t = exp(dt_t * A_h) S_{t-1} + (dt_t x_t) B_t^T        S: [head_dim, state_size]
     y_t = S_t C_t + D_h x_t
@@ -17,15 +16,13 @@ GLA's chunk kernels have their own backward that is not affected. Only the scan 
 replaced: the model, its weights, its checkpoints and its cached decode step stay plain HF, so a model
 trained with the kernel loads and generates anywhere transformers runs.
 
-    from jrt.models.mamba2_scan import install
+    from jrt.baselines.mamba2_scan import install
     install()          # True when fla imports; CPU tensors still take HF's torch scan
 
 Opt-in: `jrt train` and `jrt eval` call `maybe_install()`, which installs it only when
-`JRT_MAMBA2_SCAN=fla` is set. Verified on an H200 (tests/models/test_mamba2_scan.py: logits and
-gradients of a whole model against HF's scan, cached generation identical), but not yet shown to be
-faster: fla autotunes its GLA kernels on first use (minutes on a cold Triton cache), and the one
-training run with it (2 x H200, DDP) averaged 119k tokens/s including that warm-up. After install,
-`JRT_MAMBA2_SCAN=torch` switches back to HF's scan call by call (benchmarks/mamba2_scan.py A/B).
+`JRT_MAMBA2_SCAN=fla` is set (tests/baselines/test_mamba2_scan.py checks logits, gradients and
+cached generation against HF's scan on a GPU). fla autotunes its GLA kernels on first use, which
+takes minutes on a cold Triton cache.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""fla's RMSNorm modules in PyTorch (jrt.models.fla_norms) against a float64 formula.
+"""fla's RMSNorm modules in PyTorch (jrt.baselines.fla_norms) against a float64 formula.
 
 The arithmetic is checked here against the definition; that it matches fla's Triton kernels on a
 real GLA is tests/gpu/test_fla_baselines.py. The swap itself is checked with stand-in fla classes,
@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from jrt.models.fla_norms import rms_norm, use_torch_rms_norms
+from jrt.baselines.fla_norms import rms_norm, use_torch_rms_norms
 
 
 def _reference(x, w, b, eps, residual=None, gate=None, activation="swish"):

@@ -3,9 +3,8 @@
 fla 0.6's Triton RMSNorm autotunes with ``NB = ceil(rows / 2048)`` in its key for widths <= 512, and
 NB is also a compile-time constant (rows = batch x padded length). Training sees one shape; an
 evaluation that batches prompts of different lengths sees a new NB on most batches, and each one
-compiles and benchmarks 9 kernel configs per norm variant. That is what stopped GLA's SWDE/FDA
-evaluation at 64 of 800 prompts in 287 s on an H200 (2026-11-26, results/baselines_fla_80m/).
-The gated norm (``FusedRMSNormGated``) buckets by 65,536 rows, fewer but still a handful of shapes.
+compiles and benchmarks 9 kernel configs per norm variant, which can take most of an evaluation's
+time (docs/RESULTS.md, appendix). The gated norm (``FusedRMSNormGated``) buckets by 65,536 rows, fewer but still a handful of shapes.
 
 `use_torch_rms_norms` gives those modules the same arithmetic in PyTorch: float32 inside (as the
 kernels compute), residual added before the norm, the residual stream returned in the dtype the
