@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from jrt.train.trainer import TrainConfig, lr_multiplier, param_groups, train
+from jrt.train.optim import lr_multiplier, param_groups
+from jrt.train.trainer import TrainConfig, train
 
 
 def test_lr_schedule_warmup_then_cosine_to_min():

@@ -15,6 +15,16 @@ def pad_vocab(n: int, multiple: int = 8) -> int:
     return ((n + multiple - 1) // multiple) * multiple
 
 
+def check_name(name: str) -> None:
+    """ValueError listing the valid names when `name` is none of them (before anything is built)."""
+    from jrt.models import PRESET_NAMES
+
+    kind = next((k for k in KINDS if name.startswith(f"hf-{k}:")), None)
+    if name not in PRESET_NAMES and kind is None:
+        raise ValueError(f"unknown model {name!r}: a preset ({', '.join(PRESET_NAMES)}) or "
+                         f"hf-<{'|'.join(KINDS)}>:<size> (size: tiny, small, 360m, 1.3b or a count such as 50m)")
+
+
 def build_by_name(name: str, vocab_size: int, seq_len: int, enc_length: int | None = None,
                   overrides: dict | None = None):
     """(model, info) for `name`; info: name, family, params, default objective, enc_length, mask id, config.
@@ -38,11 +48,9 @@ def build_by_name(name: str, vocab_size: int, seq_len: int, enc_length: int | No
             info["mamba2_scan"] = maybe_install()
         return model, info
 
-    from jrt.models import PRESET_NAMES, JRTForCausalLM, preset_config
+    from jrt.models import JRTForCausalLM, preset_config
 
-    if name not in PRESET_NAMES:
-        raise ValueError(f"unknown model {name!r}: a preset ({', '.join(PRESET_NAMES)}) or "
-                         f"hf-<{'|'.join(KINDS)}>:<size>")
+    check_name(name)
     fields = {"vocab_size": vocab, **({"enc_length": int(enc_length)} if enc_length is not None else {})}
     config = preset_config(name, **{**fields, **overrides})
     if config.is_jrt and config.mask_token_id >= vocab:

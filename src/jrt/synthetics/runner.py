@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import platform
 import sys
@@ -22,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from jrt.train.optim import build_optimizer, build_schedule
 
 from .data import IGNORE_INDEX, MQARTask, SetDisjointnessTask, SynthData, Variant, load_data, slice_key
 from .model_factory import ModelSpec, build_model, num_parameters, state_bytes
@@ -169,27 +170,6 @@ def evaluate(model, segments: list[_DeviceSegment], is_jrt: bool, device: torch.
     return {"accuracy": correct_all / max(1, total_all), "slices": slices}
 
 
-def _lr_lambda(cfg: TrainConfig):
-    warm = max(1, int(cfg.warmup_frac * cfg.max_steps))
-
-    def fn(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        t = min(1.0, (step - warm) / max(1, cfg.max_steps - warm))
-        return cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t))
-
-    return fn
-
-
-def _param_groups(model, weight_decay: float):
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        (no_decay if p.ndim < 2 or "norm" in name.lower() or name.endswith(".bias") else decay).append(p)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
-
 def run(cfg: RunConfig, device: str | torch.device | None = None, cache_dir=None, progress: bool = True,
         log=None) -> dict:
     """Train and evaluate one config; returns a JSON-serialisable result dict."""
@@ -207,11 +187,8 @@ def run(cfg: RunConfig, device: str | torch.device | None = None, cache_dir=None
     states = state_bytes(model, cfg.model, test.max_seq_len)
     train_segs, test_segs = _to_device(train, device), _to_device(test, device)
 
-    opt_kwargs = {"lr": tc.lr, "betas": tc.betas}
-    if device.type == "cuda":
-        opt_kwargs["fused"] = True
-    opt = torch.optim.AdamW(_param_groups(model, tc.weight_decay), **opt_kwargs)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_lambda(tc))
+    opt = build_optimizer(model, tc.lr, tc.weight_decay, tc.betas, fused=device.type == "cuda")
+    sched = build_schedule(opt, max(1, int(tc.warmup_frac * tc.max_steps)), tc.max_steps, tc.min_lr_frac)
     gen = torch.Generator().manual_seed(tc.seed)
     batches = _batches(train_segs, tc.batch_size, gen)
 

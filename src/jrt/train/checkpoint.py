@@ -19,7 +19,6 @@ reason, so a truncated or corrupt checkpoint is never loaded and the previous on
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -31,8 +30,7 @@ from pathlib import Path
 import torch
 
 from jrt import env
-
-from .data import _fsync_dir  # one implementation of the directory fsync for the train package
+from jrt.files import fsync_dir, fsync_file, sha256_file, write_text_durably
 
 STEP_RE = re.compile(r"^step_(\d{8})$")
 KILL_ENV = "JRT_TEST_KILL_IN_CHECKPOINT"  # test hook: SIGKILL self mid-write at this step
@@ -40,19 +38,6 @@ KILL_ENV = "JRT_TEST_KILL_IN_CHECKPOINT"  # test hook: SIGKILL self mid-write at
 
 class CheckpointError(RuntimeError):
     """A checkpoint that must not be loaded (incomplete, truncated, corrupt)."""
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for b in iter(lambda: f.read(1 << 22), b""):
-            h.update(b)
-    return h.hexdigest()
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
 
 
 def step_dir_name(step: int) -> str:
@@ -95,14 +80,11 @@ def save_checkpoint(root: Path, step: int, model_state: dict, optim_state: dict,
     (tmp / "trainer_state.json").write_text(json.dumps(trainer_state, indent=2) + "\n")
     files = {}
     for p in sorted(tmp.iterdir()):
-        _fsync_file(p)
-        files[p.name] = {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+        fsync_file(p)
+        files[p.name] = {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
     meta = {"step": step, "files": files}
-    with open(tmp / "meta.json", "w") as f:
-        f.write(json.dumps(meta, indent=2) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    _fsync_dir(tmp)
+    write_text_durably(tmp / "meta.json", json.dumps(meta, indent=2) + "\n")
+    fsync_dir(tmp)
     if final.exists():  # a re-run of the same step after a resume: replace it atomically-ish
         old = root / f".{final.name}.tmp-old-{os.getpid()}"
         os.replace(final, old)
@@ -110,12 +92,12 @@ def save_checkpoint(root: Path, step: int, model_state: dict, optim_state: dict,
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, final)
-    _fsync_dir(root)
+    fsync_dir(root)
     if keep_last:
         steps = list_checkpoints(root)
         for s in steps[:-keep_last]:
             shutil.rmtree(root / step_dir_name(s), ignore_errors=True)
-        _fsync_dir(root)
+        fsync_dir(root)
     return final
 
 
@@ -148,7 +130,7 @@ def verify_checkpoint(path: Path) -> dict:
         if size != info["bytes"]:
             raise CheckpointError(f"checkpoint {path} is corrupt: {name} has {size} bytes, "
                                   f"expected {info['bytes']} (truncated?)")
-        if _sha256(p) != info["sha256"]:
+        if sha256_file(p) != info["sha256"]:
             raise CheckpointError(f"checkpoint {path} is corrupt: {name} sha256 mismatch")
     return meta
 

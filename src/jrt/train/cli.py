@@ -70,7 +70,9 @@ def register(subparsers) -> None:
     t.add_argument("--eval-every", type=_int_or_none, default=None)
     t.add_argument("--eval-tokens", type=int, default=262_144)
     t.add_argument("--eval-splits", default="val,heldout,wikitext2")
-    t.add_argument("--eval-prefix", type=_int_or_none, default=None)
+    t.add_argument("--eval-from", type=_int_or_none, default=None,
+                   help="perplexity on positions >= this (default: the prefix length, for JRT its first causal "
+                        "position; seq-len/2 for other models, so the numbers compare)")
     t.add_argument("--save-every", type=_int_or_none, default=None)
     t.add_argument("--keep-last", type=int, default=2)
     t.add_argument("--resume", default=None, help="'auto' (latest valid checkpoint in --out) or a checkpoint dir")
@@ -122,8 +124,10 @@ def _prepare(args) -> int:
 
 
 def _train(args) -> int:
+    from jrt.baselines.by_name import check_name
+
     from .checkpoint import CheckpointError
-    from .data import DataError
+    from .run_dir import RunDirError
     from .trainer import TrainConfig, train
 
     overrides = {}
@@ -140,13 +144,15 @@ def _train(args) -> int:
         warmup_steps=args.warmup_steps, warmup_frac=args.warmup_frac, weight_decay=args.weight_decay,
         grad_clip=args.grad_clip, seed=args.seed, dtype=args.dtype, compile=args.compile, dist=args.dist,
         log_every=args.log_every, eval_every=args.eval_every, eval_tokens=args.eval_tokens,
-        eval_splits=tuple(s for s in args.eval_splits.split(",") if s), eval_prefix=args.eval_prefix,
+        eval_splits=tuple(s for s in args.eval_splits.split(",") if s), eval_from=args.eval_from,
         save_every=args.save_every, keep_last=args.keep_last, resume=args.resume, max_time=args.max_time,
         tensorboard=not args.no_tensorboard, progress=not args.no_progress,
         save_final_model=not args.no_final_model, device=args.device, model_overrides=overrides)
     try:
+        cfg.validate()
+        check_name(cfg.model)
         train(cfg)
-    except (DataError, CheckpointError) as e:
+    except (ValueError, ImportError, CheckpointError, RunDirError) as e:  # DataError is a ValueError
         print(f"jrt train: error: {e}", file=sys.stderr)
         return 2
     return 0

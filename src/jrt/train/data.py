@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from jrt.files import fsync_dir, save_npy_durably, sha256_file, write_text_durably
+
 FORMAT_VERSION = 1
 DEFAULT_SOURCES = ("imdb", "swde", "fda", "fda_summaries")
 RECALL_SOURCES = ("swde_book_kv", "fda_kv")
@@ -79,17 +81,6 @@ def _paragraph_docs(path: Path) -> Iterator[str]:
                 buf = []
         if buf:
             yield "".join(buf).strip()
-
-
-def _sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(chunk)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
 
 
 # -------------------------------------------------------------------------------------- held-out
@@ -228,7 +219,7 @@ def _tokenizer_fingerprint(path: Path) -> str:
     files = [path] if path.is_file() else sorted(q for q in path.iterdir() if q.is_file())
     for q in files:
         h.update(q.name.encode())
-        h.update(_sha256_file(q).encode())
+        h.update(sha256_file(q).encode())
     return h.hexdigest()
 
 
@@ -261,20 +252,6 @@ class _StreamWriter:
             self.f.close()
 
 
-def _fsync_write_text(path: Path, text: str) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_save_npy(path: Path, arr: np.ndarray) -> None:
-    with open(path, "wb") as f:
-        np.save(f, arr)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def _finish_split(tmp: Path, name: str, writer: _StreamWriter, order: np.ndarray | None) -> dict:
     """Write {name}.bin/.offsets.npy/.ids.txt from a raw writer, permuting documents by ``order``."""
     writer.close()
@@ -305,10 +282,10 @@ def _finish_split(tmp: Path, name: str, writer: _StreamWriter, order: np.ndarray
             os.fsync(f.fileno())
         del raw
         os.remove(writer.path)
-    _fsync_save_npy(tmp / f"{name}.offsets.npy", new_offsets)
-    _fsync_write_text(tmp / f"{name}.ids.txt", "".join(i + "\n" for i in ids))
+    save_npy_durably(tmp / f"{name}.offsets.npy", new_offsets)
+    write_text_durably(tmp / f"{name}.ids.txt", "".join(i + "\n" for i in ids))
     return {"tokens": int(new_offsets[-1]), "documents": n_docs,
-            "sha256": _sha256_file(final)}
+            "sha256": sha256_file(final)}
 
 
 def _batched(it: Iterable, n: int) -> Iterator[list]:
@@ -454,7 +431,7 @@ def prepare_data(out: str | os.PathLike, tokenizer_path, data_root=None, sources
                 bar.update(len(batch))
             bar.close()
             if spec.path.is_file():
-                stats["sha256"] = _sha256_file(spec.path)
+                stats["sha256"] = sha256_file(spec.path)
             source_stats[spec.name] = stats
         raw.close()
         n_text_docs = len(raw.ids)
@@ -525,6 +502,9 @@ def prepare_data(out: str | os.PathLike, tokenizer_path, data_root=None, sources
             splits[name]["path"] = str(p)
 
         tok_path = Path(tokenizer_path)
+        # the tokenizer travels with the data, so a model trained on it is saved with its tokenizer
+        # even when the original folder has moved
+        tokenizer.save_pretrained(str(tmp / "tokenizer"))
         manifest = {
             "format_version": FORMAT_VERSION,
             "created_unix": int(time.time()),
@@ -546,7 +526,7 @@ def prepare_data(out: str | os.PathLike, tokenizer_path, data_root=None, sources
         }
         manifest["hash"] = hashlib.sha256(json.dumps(
             {k: v["sha256"] for k, v in sorted(splits.items())}, sort_keys=True).encode()).hexdigest()
-        _fsync_write_text(tmp / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+        write_text_durably(tmp / "manifest.json", json.dumps(manifest, indent=2) + "\n")
         os.chmod(tmp, 0o755)
         # ---- atomic publish
         if out.exists():
@@ -556,26 +536,13 @@ def prepare_data(out: str | os.PathLike, tokenizer_path, data_root=None, sources
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)
-        _fsync_dir(out.parent)
+        fsync_dir(out.parent)
         return manifest
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if created_parent is not None:
             shutil.rmtree(created_parent, ignore_errors=True)
         raise
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -586,16 +553,27 @@ class TokenSplit:
     def __init__(self, data_dir, split: str = "train"):
         self.dir = Path(data_dir)
         mpath = self.dir / "manifest.json"
+        if not self.dir.is_dir():
+            raise DataError(f"data directory not found: {self.dir} (make one with jrt prepare-data)")
         if not mpath.is_file():
             raise DataError(f"not a prepared data directory (no manifest.json): {self.dir}")
-        self.manifest = json.loads(mpath.read_text())
-        if split not in self.manifest["splits"]:
-            raise DataError(f"split {split!r} not in {self.dir} (has {sorted(self.manifest['splits'])})")
+        try:
+            self.manifest = json.loads(mpath.read_text())
+            splits = self.manifest["splits"]
+        except (ValueError, KeyError) as exc:
+            raise DataError(f"unreadable manifest {mpath}: {exc}") from exc
+        if split not in splits:
+            raise DataError(f"split {split!r} not in {self.dir} (has {sorted(splits)})")
         self.split = split
         self.dtype = np.dtype(self.manifest["dtype"])
-        n = self.manifest["splits"][split]["tokens"]
-        self.tokens = (np.memmap(self.dir / f"{split}.bin", dtype=self.dtype, mode="r", shape=(n,))
-                       if n else np.zeros(0, self.dtype))
+        n = splits[split]["tokens"]
+        path = self.dir / f"{split}.bin"
+        size = path.stat().st_size if path.is_file() else None
+        if size != n * self.dtype.itemsize:
+            found = "missing" if size is None else f"{size} bytes"
+            raise DataError(f"{path} is {found}, the manifest says {n} tokens ({n * self.dtype.itemsize} bytes): "
+                            "truncated or replaced; prepare the data again")
+        self.tokens = np.memmap(path, dtype=self.dtype, mode="r", shape=(n,)) if n else np.zeros(0, self.dtype)
         self.offsets = np.load(self.dir / f"{split}.offsets.npy")
 
     def __len__(self) -> int:
