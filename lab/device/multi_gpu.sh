@@ -3,9 +3,9 @@
 # Same global batch (32 x 2048 tokens for jrt-small, 8 x 2048 for jrt-360m) on 1 GPU (gradient
 # accumulation) and on N GPUs with DDP and with FSDP2; the losses must match step for step, and
 # tokens/s per GPU gives the scaling efficiency. Logs land under $OUT/multi_gpu/<run>/.
-#   OUT=... NGPU=2 STEPS=30 bash benchmarks/multi_gpu.sh     (prepared data in .gpu_data/data)
+#   OUT=... NGPU=2 STEPS=30 bash lab/device/multi_gpu.sh     (prepared data in .gpu_data/data)
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 NCCL_NVLS_ENABLE=0
 OUT=${OUT:-runs/multi_gpu}/multi_gpu; N=${NGPU:-2}; STEPS=${STEPS:-30}; DATA=${GPU_DATA:-.gpu_data/data}
 PY=${PY:-python3}

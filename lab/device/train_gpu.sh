@@ -3,7 +3,7 @@
 # sized to match jrt-small, all on the same prepared tokens in the same order.
 #
 # 1) Here, once (CPU, about 10 minutes): build the carried data folder (git-ignored, < 50 MB):
-#        benchmarks/train_gpu.sh populate
+#        lab/device/train_gpu.sh populate
 #    -> .gpu_data/data/{train,val,heldout,wikitext2}.{bin,offsets.npy,ids.txt} + manifest.json
 #       (IMDB + SWDE/FDA training docs + FDA summaries as plain text, plus 50% recall-format
 #        examples; held-out evaluation ids excluded; GPT-2 tokenizer)
@@ -12,8 +12,8 @@
 #    Source: $JRT_DATA_DIR, else ../shared/data.
 #
 # 2) On the GPU machine (device tool, carry [".gpu_data"]), about 8-9 minutes in all:
-#        OUT=$OUT bash benchmarks/train_gpu.sh            # train the four models, perplexities
-#        OUT=$OUT bash benchmarks/train_gpu.sh eval       # later call, same warm machine: recall eval
+#        OUT=$OUT bash lab/device/train_gpu.sh            # train the four models, perplexities
+#        OUT=$OUT bash lab/device/train_gpu.sh eval       # later call, same warm machine: recall eval
 #    (or EVAL_LIMIT=N with the first call to evaluate right after training)
 #    Knobs (env): TOKENS (per model, 20000000), MAX_TIME (training seconds per model, 95),
 #    MICRO_BS (16; on OOM use MICRO_BS=8 GRAD_ACCUM=2: same global batch), GRAD_ACCUM (1), SEQ_LEN (2048), LR (8e-4), MODELS (space-separated), COMPILE (0/1), EVAL_TOKENS (262144 per split),
@@ -29,7 +29,7 @@
 #      run.log, env.txt           the script's output; nvidia-smi and library versions
 #      recall_eval.json/.md, recall_samples.jsonl   (eval) SWDE/FDA contains-accuracy and outputs
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 PY=${PY:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
@@ -64,7 +64,7 @@ mkdir -p "$OUT" "$RUNS"
 exec > >(tee -a "$OUT/run.log") 2>&1
 
 if [ ! -f "$DATA/manifest.json" ]; then
-  echo "no prepared data at $DATA: run 'benchmarks/train_gpu.sh populate' locally and carry .gpu_data" >&2
+  echo "no prepared data at $DATA: run 'lab/device/train_gpu.sh populate' locally and carry .gpu_data" >&2
   exit 2
 fi
 { nvidia-smi || true
