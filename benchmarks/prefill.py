@@ -1,6 +1,6 @@
 """Prefill latency of the sequence mixer alone: the paper's Table 5 benchmark, made reproducible.
 
-Settings (PAPER.md section 4): bf16, H = 16 heads, feature dim F = 16, head dim D = 64;
+Settings (the paper's Table 5): bf16, H = 16 heads, feature dim F = 16, head dim D = 64;
 T in {2k, 4k, 8k, 16k, 32k} at B = 16, and B in {1, 4, 16, 64} at T = 16k. Methods, all timed
 in the same run with triton.testing.do_bench (CUDA events, median, warmup=25 ms, rep=100 ms):
 

@@ -5,7 +5,7 @@ of the prompt ("... Classification:") and answer with the value that field has m
 *training* FDA documents (held-out ids excluded), then score with the task's `contains` metric. A
 model at or near this number is answering from field priors, not reading the document.
 
-    python scripts/fda_majority_baseline.py --data-dir ../shared/data \\
+    python scripts/fda_majority_baseline.py --data-dir /path/to/your/data \\
         --samples results/training_80m/recall_samples.jsonl.gz --run based-small
 """
 from __future__ import annotations
