@@ -5,7 +5,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test lint install clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -20,7 +20,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/jrt synth --preset demo
 
-test: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+
+test: lint
 	$(BIN)/python -m pytest tests
 
 clean:

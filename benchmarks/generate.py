@@ -1,6 +1,6 @@
 """Decode throughput and time to first token: jrt-360m (random weights) vs a same-size HF Llama.
 
-    python benchmarks/generate.py --out benchmarks/results
+    python benchmarks/generate.py --out results/benchmarks
     python benchmarks/generate.py --out /tmp/g --methods jrt-graph,llama-static-graph --profile-step
     python benchmarks/generate.py --quick --out /tmp/gq          # tiny models; runs on CPU too
 
@@ -45,14 +45,10 @@ import time
 from pathlib import Path
 
 import torch
+from _llama_static import StaticCacheDecoder, kv_bytes_per_token
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _llama_static import StaticCacheDecoder, kv_bytes_per_token  # noqa: E402
-
-from jrt.models import JRTForCausalLM, preset_config  # noqa: E402
-from jrt.models.generation import RecurrentDecoder  # noqa: E402
+from jrt.models import JRTForCausalLM, preset_config
+from jrt.models.generation import RecurrentDecoder
 
 METHODS = ("llama-sdpa", "llama-static-graph", "llama-static-eager", "jrt-hf", "jrt-graph")
 ALIASES = {"llama-hf": "llama-sdpa", "llama-static": "llama-static-graph", "jrt": "jrt-graph"}
@@ -314,7 +310,7 @@ def parse_methods(text: str) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--out", default="results/benchmarks")
     parser.add_argument("--batches", default=None, help=f"default {FULL['batches']} ({QUICK['batches']} with --quick)")
     parser.add_argument("--prompts", default=None, help=f"default {FULL['prompts']} ({QUICK['prompts']} with --quick)")
     parser.add_argument("--new-tokens", type=int, default=None, help="default 65 (6 with --quick)")

@@ -1,6 +1,6 @@
 """Prefill latency of the sequence mixer alone: the paper's Table 5 benchmark, made reproducible.
 
-Settings (PAPER.md section 4): bf16, H = 16 heads, feature dim F = 16, head dim D = 64;
+Settings (the paper's Table 5): bf16, H = 16 heads, feature dim F = 16, head dim D = 64;
 T in {2k, 4k, 8k, 16k, 32k} at B = 16, and B in {1, 4, 16, 64} at T = 16k. Methods, all timed
 in the same run with triton.testing.do_bench (CUDA events, median, warmup=25 ms, rep=100 ms):
 
@@ -16,7 +16,7 @@ in the same run with triton.testing.do_bench (CUDA events, median, warmup=25 ms,
                       with --sym, and skipped if it does not import
 
 Every cell catches OOM and errors. Writes prefill.json, prefill.md and prefill.png into --out.
-Usage: python benchmarks/prefill.py --out benchmarks/results [--quick] [--sym]
+Usage: python benchmarks/prefill.py --out results/benchmarks [--quick] [--sym]
 """
 from __future__ import annotations
 
@@ -29,8 +29,6 @@ import traceback
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 H, F, D = 16, 16, 64
 SEQ_LENS = [2048, 4096, 8192, 16384, 32768]
@@ -267,7 +265,7 @@ def write_outputs(result, out_dir: Path, stem: str, title: str):
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", default=os.environ.get("OUT", "benchmarks/results"))
+    p.add_argument("--out", default=os.environ.get("OUT", "results/benchmarks"))
     p.add_argument("--quick", action="store_true", help="T in {2k, 8k, 32k}, B in {1, 16}")
     p.add_argument("--methods", nargs="*", default=None)
     p.add_argument("--warmup", type=int, default=25)

@@ -23,8 +23,6 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
 # most plausible first (the sweep may be cut by --max-fwd / --time-budget)
 FWD_CANDIDATES = [
     ({"BT": bt, "BD": bd, **({"TRANS_OUT": True} if tr else {})}, w, st)
@@ -75,7 +73,7 @@ def use(bc, kind: str, cfg) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--out", default="results/benchmarks")
     parser.add_argument("--jobs", type=int, default=16)
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "JSON"), help=argparse.SUPPRESS)
     parser.add_argument("--max-fwd", type=int, default=len(FWD_CANDIDATES))

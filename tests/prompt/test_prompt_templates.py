@@ -1,4 +1,4 @@
-"""JRT-Prompt templates: character for character equal to the paper's lm-eval tasks (PAPER.md 1.1)."""
+"""JRT-Prompt templates: character for character equal to the paper's lm-eval tasks (their task files)."""
 import pytest
 
 from jrt.prompt import capitalize_key, clean_context, jrt_prompt, kv_prompt, qa_cue, qa_prompt

@@ -1,7 +1,7 @@
 """Functional ops of JRT: Taylor feature map, Based and prefix linear attention, one-token decode.
 
 Layout: q, k [B, T, H, F]; v, o [B, T, H, D]; states (S [B, H, E, D], z [B, H, E]) in float32,
-E = 1 + F + F*F. See DESIGN.md for the formulas; ops/naive.py is the reference.
+E = 1 + F + F*F. See docs/DESIGN.md for the formulas; ops/naive.py is the reference.
 """
 from .based import based_linear_attention
 from .decode import based_decode_step, empty_state

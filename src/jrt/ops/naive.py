@@ -1,4 +1,4 @@
-"""The reference of every op: a direct quadratic evaluation of DESIGN.md's formulas.
+"""The reference of every op: a direct quadratic evaluation of docs/DESIGN.md's formulas.
 
 Slow (O(T^2) time and memory) and obviously right: the spec the chunked torch path and the
 Triton kernels are tested against. Inputs are validated by the public functions in based.py,

@@ -5,7 +5,7 @@ Pure string functions, no model and no tokenizer (JRT-Prompt works for any causa
     jrt_prompt(context, cue, question=None, passes=2)
       == (question + " " if question else "") + "\\n".join([context] * passes) + " " + cue
 
-The per-task builders reproduce the prompts of the paper's lm-eval fork (PAPER.md section 1.1)
+The per-task builders reproduce the prompts of the paper's lm-eval fork (its task files)
 character for character:
 
     SWDE/FDA  default  "{doc}. {Key}:"
@@ -55,7 +55,7 @@ def _strip_trailing(text: str, suffix: str) -> str:
 
 
 def clean_context(context: str, strip_suffixes: tuple[str, ...] | list[str] | str = ()) -> str:
-    r"""Normalise a context as PAPER.md 1.1: first strip every trailing copy of the question/cue
+    r"""Normalise a context as the paper's task files do: first strip every trailing copy of the question/cue
     (case-insensitive, repeatedly, as the paper's ``while text.lower().endswith(q.lower())``), then
     strip whitespace/newlines and "." at both ends, then end with exactly one ".".
 

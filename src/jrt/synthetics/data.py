@@ -37,7 +37,7 @@ IGNORE_INDEX = -100
 GENERATOR_VERSION = 1  # bump when the generated arrays change: invalidates every cache entry
 SPLITS = {"train": 0, "test": 1}
 
-# set disjointness special tokens (PAPER.md 5.1)
+# set disjointness special tokens (the paper's generator: mask, prefix, set separator, answer separator)
 SD_MASK, SD_PREFIX, SD_SEP_SETS, SD_SEP_ANSWER = 0, 1, 2, 3
 SD_FIRST_SET_TOKEN = 4
 

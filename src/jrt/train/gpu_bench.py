@@ -1,4 +1,4 @@
-"""Helpers of benchmarks/train_gpu.sh: build the eval data root, collect results into $OUT.
+"""Helpers of the training comparison (scripts/train_comparison.py): build the eval data root, collect results.
 
     python -m jrt.train.gpu_bench eval-root SRC_DATA_ROOT DST
     python -m jrt.train.gpu_bench collect-train RUNS OUT MODEL...

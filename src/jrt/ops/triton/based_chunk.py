@@ -1,6 +1,6 @@
 """Causal Based linear attention (and its prefix variant), chunked, in Triton: forward and backward.
 
-Notation (DESIGN.md): phi(x) = [1, x / F^0.25, vec(x x^T) / (sqrt2 sqrtF)], so with
+Notation (docs/DESIGN.md): phi(x) = [1, x / F^0.25, vec(x x^T) / (sqrt2 sqrtF)], so with
 qs = q / F^0.25, ks = k / F^0.25 and a = qs.ks = q.k / sqrtF: phi(q).phi(k) = 1 + a + a^2/2.
 
 The public state is in "phi space": S [E, D], z [E], rows 0 (constant feature), 1..F (linear,

@@ -58,7 +58,7 @@ MAX_F = 2 * HB
 # GPU autotune choices (meta, num_warps, num_stages): the configs without spills in the offline sm_90
 # compile (bf16, triton 3.9: `python -m jrt.ops.triton.compile_check --sym`) plus the production
 # kernel's shape, fastest first; comments give the H100 time at B=16, T=32768, H=16, bf16
-# (benchmarks/results/kernel_session/sym_configs.json; the production kernel: 9.08 ms).
+# (results/benchmarks/kernel_session/sym_configs.json; the production kernel: 9.08 ms).
 # JRT_TRITON_SYM_CONFIGS='[[{"BT": 16, "BD": 64, "STATE_T": true}, 4, 1], ...]' overrides.
 SYM_CONFIGS = [
     ({"BT": 16, "BD": 64, "STATE_T": True}, 4, 1),     # 7.87 ms: every state product a wgmma, 254 regs, no spill

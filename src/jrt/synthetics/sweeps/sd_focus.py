@@ -9,14 +9,9 @@ thousand steps: vocabulary 128 (124 set tokens), six train shapes, each in both 
 
 and test slices of the same six shapes (fresh examples). Slice keys are `A{|A|}_B{|B|}` and each
 slice's meta has `order` = short_first | long_first, so every result gives accuracy per order.
-CPU probes (d_model 64, lr 3e-3, naive ops, 2,000 steps; accuracy = test accuracy, all 6 slices):
-attention 0.998 on every slice by step 1,600 at batch 32 (took off at ~1,300); at batch 32, F = 4:
-Based 0.131, Based + JRT-Prompt 0.124, JRT-RNN 0.118; at batch 64, F = 16: Based 0.216, JRT-RNN
-0.205 (A4_B16 / A16_B4: 0.31 / 0.34 and 0.30 / 0.34), all still rising. Chance is 1/124 = 0.008;
-the recurrent models were on the "guess a token of the shorter set" plateau (1/4 on the |A| or
-|B| = 4 slices), which is why the GPU runs get 2,500 steps at batch 128 (2.5x the examples of the
-longest probe; 2,500 steps took 130-153 s with 14 processes on one H100, so the default 200 s
-lets the cosine schedule finish). Whether they leave it there is what the sweep measures; if they do not, raise
+The recurrent models first sit on a "guess a token of the shorter set" plateau (1/4 on the
+|A| or |B| = 4 slices; chance is 1/124), so runs get 2,500 steps at batch 128 with a cosine schedule
+that finishes within the default `max_seconds`. Whether they leave it there is what the sweep measures; if they do not, raise
 `max_seconds`/`steps` or drop the 48-token shapes (`--set shapes=...`).
 
 Note: the paper's non-causal model in Figure 2 is fully non-causal Based (non-causal linear
@@ -32,10 +27,11 @@ Models (4 layers, conv / mixer alternating, 2 heads, no MLP, d_model 64):
     claim (ii), better and insensitive to the order.
 Two seeds (data and init), seed 0 first, so a time-limited run still covers every model.
 
-`max_steps` is set near the number of steps a run gets in `max_seconds` on an H100 shared by ~8
-processes (the cosine schedule then actually decays; `max_seconds` is only the guard).
+`max_steps` is set near the number of steps a run gets in `max_seconds` when several sweep
+processes share one GPU (the cosine schedule then actually decays; `max_seconds` is only the guard).
+The probes and timings behind these defaults: docs/RESULTS.md, "Run history".
 
-    for i in 0 1 2 3 4 5 6; do     # 14 runs, 7 processes: 2 runs each (~7 min at 200 s a run)
+    for i in 0 1 2 3 4 5 6; do     # 14 runs, 7 processes: 2 runs each
       jrt synth --sweep src/jrt/synthetics/sweeps/sd_focus.py --out DIR --shard $i/7 &
     done; wait; jrt synth --plot DIR
 """

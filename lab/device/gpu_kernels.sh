@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The kernel checks and benchmarks, in one go on a GPU box (about 8 minutes at most):
 #   GPU tests (tests/gpu, tests/ops), the Triton interpreter tests, prefill and training benchmarks.
-# Everything lands under $OUT (default ./benchmarks/results). Each step has its own time limit so a
+# Everything lands under $OUT (default ./results/benchmarks). Each step has its own time limit so a
 # hang or a slow compile cannot eat the others; the exit status is non-zero if any step failed.
-# Usage: bash benchmarks/gpu_kernels.sh            (from the repository root)
+# Usage: bash lab/device/gpu_kernels.sh            (from the repository root)
 set -u
-cd "$(dirname "$0")/.."
-OUT="${OUT:-./benchmarks/results}"
+cd "$(dirname "$0")/../.."
+OUT="${OUT:-./results/benchmarks}"
 mkdir -p "$OUT"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 PY="${PYTHON:-python}"
@@ -34,6 +34,6 @@ step() {  # step NAME SECONDS CMD...
 step pytest_gpu 180 env JRT_TRITON_AUTOTUNE=first "$PY" -m pytest -q -x -p no:cacheprovider tests/gpu tests/ops --durations=15
 step pytest_interpret 45 env TRITON_INTERPRET=1 "$PY" -m pytest -q -p no:cacheprovider tests/ops/test_triton_interpret.py
 step bench_prefill 165 "$PY" benchmarks/prefill.py --out "$OUT"
-step bench_train 80 "$PY" benchmarks/train.py --out "$OUT"
+step bench_train 80 "$PY" benchmarks/train_step.py --out "$OUT"
 echo "results in $OUT: $(ls "$OUT" | tr '\n' ' ')"
 exit $status

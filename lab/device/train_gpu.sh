@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# Equal-token training comparison on one GPU: jrt-small, based-small, and an HF Llama and HF Mamba2
+# Lab wrapper (how this project ran it on a borrowed GPU) around scripts/train_comparison.py, which
+# holds the logic and runs on any CUDA machine. Equal-token training comparison on one GPU: jrt-small, based-small, and an HF Llama and HF Mamba2
 # sized to match jrt-small, all on the same prepared tokens in the same order.
 #
 # 1) Here, once (CPU, about 10 minutes): build the carried data folder (git-ignored, < 50 MB):
-#        benchmarks/train_gpu.sh populate
+#        lab/device/train_gpu.sh populate
 #    -> .gpu_data/data/{train,val,heldout,wikitext2}.{bin,offsets.npy,ids.txt} + manifest.json
 #       (IMDB + SWDE/FDA training docs + FDA summaries as plain text, plus 50% recall-format
 #        examples; held-out evaluation ids excluded; GPT-2 tokenizer)
 #    -> .gpu_data/eval_root/: the held-out SWDE/FDA docs, annotations, eval ids and the GPT-2
 #       tokenizer (what `jrt eval` needs on the GPU machine)
-#    Source: $JRT_DATA_DIR, else ../shared/data.
+#    Source: $JRT_DATA_DIR (your copy of the data).
 #
 # 2) On the GPU machine (device tool, carry [".gpu_data"]), about 8-9 minutes in all:
-#        OUT=$OUT bash benchmarks/train_gpu.sh            # train the four models, perplexities
-#        OUT=$OUT bash benchmarks/train_gpu.sh eval       # later call, same warm machine: recall eval
+#        OUT=$OUT bash lab/device/train_gpu.sh            # train the four models, perplexities
+#        OUT=$OUT bash lab/device/train_gpu.sh eval       # later call, same warm machine: recall eval
 #    (or EVAL_LIMIT=N with the first call to evaluate right after training)
 #    Knobs (env): TOKENS (per model, 20000000), MAX_TIME (training seconds per model, 95),
 #    MICRO_BS (16; on OOM use MICRO_BS=8 GRAD_ACCUM=2: same global batch), GRAD_ACCUM (1), SEQ_LEN (2048), LR (8e-4), MODELS (space-separated), COMPILE (0/1), EVAL_TOKENS (262144 per split),
@@ -29,7 +30,7 @@
 #      run.log, env.txt           the script's output; nvidia-smi and library versions
 #      recall_eval.json/.md, recall_samples.jsonl   (eval) SWDE/FDA contains-accuracy and outputs
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
 PY=${PY:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python3 )}
@@ -37,34 +38,21 @@ DATA=${GPU_DATA:-.gpu_data/data}
 MODE=${1:-train}
 
 if [ "$MODE" = populate ]; then
-  ROOT=${JRT_DATA_DIR:-../shared/data}
-  "$PY" -m jrt.train.cli prepare-data --out "$DATA" --data-root "$ROOT" \
-      --tokenizer "$ROOT/tokenizers/gpt2" --recall-fraction 0.5 \
-      --max-train-text-tokens 10000000 --max-val-tokens 262144 --max-heldout-tokens 524288 \
-      --seed 1111 --overwrite
-  "$PY" -m jrt.train.gpu_bench eval-root "$ROOT" .gpu_data/eval_root
-  gzip -9f "$DATA"/*.ids.txt   # document ids, read back by TokenSplit.doc_ids; 1 MB less to carry
+  ROOT=${JRT_DATA_DIR:?set JRT_DATA_DIR to your copy of the data}
+  "$PY" scripts/train_comparison.py populate --data-root "$ROOT" --out-data .gpu_data
   du -sh .gpu_data/*
   exit 0
 fi
 
 OUT=${OUT:-runs/gpu}
 RUNS=${RUNS_DIR:-runs/gpu_train}
-TOKENS=${TOKENS:-20000000}
-MAX_TIME=${MAX_TIME:-95}
-MICRO_BS=${MICRO_BS:-16}
-GRAD_ACCUM=${GRAD_ACCUM:-1}
-SEQ_LEN=${SEQ_LEN:-2048}
-LR=${LR:-8e-4}
 MODELS=${MODELS:-"jrt-small based-small hf-llama:small hf-mamba2:small"}
 EVAL_LIMIT=${EVAL_LIMIT:-0}
-EVAL_TASKS=${EVAL_TASKS:-swde,fda,swde_twice,fda_twice}
-COMPILE_FLAG=$( [ "${COMPILE:-0}" = 1 ] && echo --compile || true )
 mkdir -p "$OUT" "$RUNS"
 exec > >(tee -a "$OUT/run.log") 2>&1
 
 if [ ! -f "$DATA/manifest.json" ]; then
-  echo "no prepared data at $DATA: run 'benchmarks/train_gpu.sh populate' locally and carry .gpu_data" >&2
+  echo "no prepared data at $DATA: run 'lab/device/train_gpu.sh populate' locally and carry .gpu_data" >&2
   exit 2
 fi
 { nvidia-smi || true
@@ -76,33 +64,17 @@ fi
 cat "$OUT/env.txt"
 
 if [ "$MODE" = train ]; then
-  MIN_LR=$("$PY" -c "print($LR / 10)")
-  for M in $MODELS; do
-    NAME=${M//:/_}
-    rm -rf "${RUNS:?}/$NAME"
-    echo "=== train $M ($(date -u +%H:%M:%S)) ==="
-    LAUNCH=( "$PY" )
-    [ "${NPROC:-1}" -gt 1 ] && LAUNCH=( "$PY" -m torch.distributed.run --standalone --nproc_per_node "$NPROC" )
-    "${LAUNCH[@]}" -m jrt.train.cli train --data "$DATA" --out "$RUNS/$NAME" --model "$M" \
-        --seq-len "$SEQ_LEN" --micro-batch-size "$MICRO_BS" --grad-accum "$GRAD_ACCUM" --max-tokens "$TOKENS" --max-time "$MAX_TIME" \
-        --lr "$LR" --min-lr "$MIN_LR" --log-every 20 --eval-tokens "${EVAL_TOKENS:-262144}" --no-progress $COMPILE_FLAG \
-      || echo "!!! $M failed"
-  done
-  "$PY" -m jrt.train.gpu_bench collect-train "$RUNS" "$OUT" $MODELS
+  # shellcheck disable=SC2086
+  "$PY" scripts/train_comparison.py train --models $MODELS --runs "$RUNS" --out "$OUT" --data "$DATA" \
+      --tokens "${TOKENS:-20000000}" --max-time "${MAX_TIME:-95}" --micro-batch-size "${MICRO_BS:-16}" \
+      --grad-accum "${GRAD_ACCUM:-1}" --seq-len "${SEQ_LEN:-2048}" --lr "${LR:-8e-4}" \
+      --eval-tokens "${EVAL_TOKENS:-262144}" --nproc "${NPROC:-1}" $( [ "${COMPILE:-0}" = 1 ] && echo --compile )
 fi
 
 if [ "$MODE" = eval ] || [ "$EVAL_LIMIT" -gt 0 ]; then
-  LIMIT_ARG=$( [ "$EVAL_LIMIT" -gt 0 ] && echo "--limit $EVAL_LIMIT" || true )
-  FILL=${EVAL_PREFIX_FILL:-pad}
-  SUB=${EVAL_SUBDIR:-recall_eval}
-  for M in $MODELS; do
-    NAME=${M//:/_}
-    [ -d "$RUNS/$NAME/final_model" ] || { echo "no trained model for $M in $RUNS"; continue; }
-    echo "=== recall eval $M, $EVAL_TASKS, prefix fill $FILL -> $SUB ($(date -u +%H:%M:%S)) ==="
-    "$PY" -m jrt.cli eval --model "$RUNS/$NAME/final_model" --tokenizer .gpu_data/eval_root/tokenizers/gpt2 \
-        --data-dir .gpu_data/eval_root --tasks "$EVAL_TASKS" $LIMIT_ARG --batch-size 32 --prefix-fill "$FILL" \
-        --context-length "${EVAL_CONTEXT:-1000}" \
-        --out "$RUNS/$NAME/$SUB" || echo "!!! recall eval of $M failed"
-  done
-  "$PY" -m jrt.train.gpu_bench collect-eval "$RUNS" "$OUT" $MODELS
+  # shellcheck disable=SC2086
+  "$PY" scripts/train_comparison.py eval --models $MODELS --runs "$RUNS" --out "$OUT" \
+      --eval-root .gpu_data/eval_root --tasks "${EVAL_TASKS:-swde,fda,swde_twice,fda_twice}" --limit "$EVAL_LIMIT" \
+      --prefix-fill "${EVAL_PREFIX_FILL:-pad}" --subdir "${EVAL_SUBDIR:-recall_eval}" \
+      --context-length "${EVAL_CONTEXT:-1000}"
 fi

@@ -5,7 +5,7 @@ of the prompt ("... Classification:") and answer with the value that field has m
 *training* FDA documents (held-out ids excluded), then score with the task's `contains` metric. A
 model at or near this number is answering from field priors, not reading the document.
 
-    python benchmarks/fda_majority_baseline.py --data-dir ../shared/data \\
+    python scripts/fda_majority_baseline.py --data-dir /path/to/your/data \\
         --samples results/training_80m/recall_samples.jsonl.gz --run based-small
 """
 from __future__ import annotations
@@ -13,19 +13,16 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from jrt.tasks.scoring import contains_score  # noqa: E402
+from jrt.tasks.scoring import contains_score
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", required=True, help="folder with fda/fda_kv.jsonl.gz and fda/eval_doc_ids.txt")
-    p.add_argument("--samples", required=True, help="recall_samples.jsonl(.gz) written by benchmarks/train_session.sh")
+    p.add_argument("--samples", required=True, help="recall_samples.jsonl(.gz) written by lab/device/train_session.sh")
     p.add_argument("--run", required=True, help="which run's FDA samples to score (the 'run' field)")
     args = p.parse_args(argv)
     root = Path(args.data_dir)

@@ -2,12 +2,12 @@
 # Focused synthetic sweeps on ONE GPU: every run of each sweep file in its own process, all side by
 # side (the models are far too small to fill an H100), then one table + plots per sweep.
 #   SWEEPS="src/jrt/synthetics/sweeps/sd_focus.py:8:180 src/jrt/synthetics/sweeps/mqar_seeds.py:6:240" \
-#     OUT=DIR bash benchmarks/synth_session.sh
+#     OUT=DIR bash lab/device/synth_session.sh
 # Each entry is FILE:SHARDS:MAX_SECONDS[:KEY=VALUE;KEY=VALUE...] (SHARDS processes, each run trains at most
 # MAX_SECONDS; the optional KEY=VALUE pairs go to the sweep's runs() as further --set options).
 # HARD_S (500) kills what is still running; finished runs are on disk as JSON.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 OUT=${OUT:-results/synthetics/session}
 PY=${PY:-python3}
 HARD_S=${HARD_S:-500}

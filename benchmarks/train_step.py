@@ -11,7 +11,7 @@ is recorded as OOM). Methods, timed in the same run (triton.testing.do_bench med
 
 The issue's target: jrt_pla at T = 8192 at least 3x faster than fla_based and faster than sdpa_flash.
 Writes train.json, train.md, train.png into --out.
-Usage: python benchmarks/train.py --out benchmarks/results [--quick]
+Usage: python benchmarks/train_step.py --out results/benchmarks [--quick]
 """
 from __future__ import annotations
 
@@ -21,9 +21,7 @@ import sys
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from prefill import D, F, H, _randn, environment, time_cell, write_outputs  # noqa: E402
+from prefill import D, F, H, _randn, environment, time_cell, write_outputs
 
 SEQ_LENS = [2048, 4096, 8192, 16384]
 BATCH = 16
@@ -88,7 +86,7 @@ def methods(selected=None):
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", default=os.environ.get("OUT", "benchmarks/results"))
+    p.add_argument("--out", default=os.environ.get("OUT", "results/benchmarks"))
     p.add_argument("--quick", action="store_true", help="T in {2k, 8k}")
     p.add_argument("--batch", type=int, default=BATCH)
     p.add_argument("--methods", nargs="*", default=None)

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Jobs that outlast one device call (600 s) on a warm device machine.
 #
-#   bash benchmarks/bg.sh start NAME CMD [ARGS...]   snapshot the repo, start CMD in it detached, return
-#   bash benchmarks/bg.sh wait NAME [SECONDS]         block until the job ends or SECONDS (570) pass, then
+#   bash lab/device/bg.sh start NAME CMD [ARGS...]   snapshot the repo, start CMD in it detached, return
+#   bash lab/device/bg.sh wait NAME [SECONDS]         block until the job ends or SECONDS (570) pass, then
 #                                                     pack its folder into $OUT/NAME.tgz and print progress
-#   bash benchmarks/bg.sh stop NAME                   end the job and everything it started
+#   bash lab/device/bg.sh stop NAME                   end the job and everything it started
 #
 # Why: the device tool kills what a command leaves running, except processes in a new session
 # (setsid); the machine stays warm 30 s after a call, so a chain of `wait` calls made back to back
@@ -14,7 +14,7 @@
 # The job gets R=$BG/NAME/out for its results (keep them small: they come back in every `wait`);
 # its exit status lands in $BG/NAME/rc, its output in $BG/NAME/job.log.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 BG=${BG:-/tmp/bg}
 CMD=${1:?start, wait or stop}; NAME=${2:?job name}; D=$BG/$NAME
 case $CMD in

@@ -6,11 +6,11 @@
 #   and GLA where fla imports. Each sweep runs as 3 shards side by side on the GPU (small models do
 #   not fill an H100). Results: $OUT/{mqar,set-disjointness}/{runs/*.json,results.json,table.txt,*.png}.
 #
-#   OUT=results/synthetics/gpu bash benchmarks/synth_gpu.sh
+#   OUT=results/synthetics/gpu bash lab/device/synth_gpu.sh
 #   BUDGET_MIN=6 (minutes after which no new run starts), HARD_S=470 (each sweep process is killed
 #   after this; finished runs are on disk), PYTHON=python, JRT_TRITON_AUTOTUNE=first (fast compiles)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 OUT=${OUT:-results/synthetics/gpu}
 PY=${PYTHON:-python}
 BUDGET_MIN=${BUDGET_MIN:-6}

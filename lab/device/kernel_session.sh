@@ -7,9 +7,9 @@
 #   GPU 1: generate.py: jrt-360m graphed decode vs HF Llama with a static cache in a CUDA graph,
 #          and the decode-step kernel profile
 # Results under $R, packed into $OUT/kernel_session.tgz.
-#   OUT=$OUT bash benchmarks/kernel_session.sh
+#   OUT=$OUT bash lab/device/kernel_session.sh
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export R=${R:-/tmp/kernel_session}; mkdir -p "$R/prefill" "$R/generate" "$R/ncu"
 OUT=${OUT:-runs/kernel_session}; mkdir -p "$OUT"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false

@@ -2,12 +2,12 @@
 # Recurrent baselines at equal tokens, one model per GPU, for longer than one device call allows.
 # Start it detached on a 2-GPU machine and poll it (each device call at most 600 s, back to back):
 #   R= comes from bg.sh; PYTHONPATH must hold flash-linear-attention (carry .whl: docs/TRAINING.md section 5)
-#   bash benchmarks/bg.sh start lanes env LANE0=hf-mamba2:small LANE1=hf-gla:small bash benchmarks/baseline_lanes.sh
-#   OUT=$OUT bash benchmarks/bg.sh wait lanes        # again and again until it reports "finished"
+#   bash lab/device/bg.sh start lanes env LANE0=hf-mamba2:small LANE1=hf-gla:small bash lab/device/baseline_lanes.sh
+#   OUT=$OUT bash lab/device/bg.sh wait lanes        # again and again until it reports "finished"
 #
 # Each model: trained on its GPU alone at the global batch of the 80M-token runs (micro-batch 8 x
 # gradient accumulation 2 = 16 x 2048 tokens), the same prepared data, order and schedule
-# (benchmarks/train_gpu.sh), then evaluated there: SWDE/FDA default + twice (LIMIT, 200 documents),
+# (lab/device/train_gpu.sh), then evaluated there: SWDE/FDA default + twice (LIMIT, 200 documents),
 # SQuAD/NQ default + twice (QA_LIMIT, 100; 0 skips them); JRT models also at context 500 on SWDE/FDA/NQ with
 # left padding and with read-2x padding (the paper's Table 4).
 #   LANE0, LANE1     models run on GPU 0 / GPU 1, one after another
@@ -24,10 +24,10 @@
 # training and all evaluations, one model per job (LANE0 only; results/baselines_fla_80m_recall/).
 # Results under $R: one folder per model (train.out, run.log, results.json, log.jsonl, eval logs),
 # all/ (results.md, recall_eval.md: every model side by side), triton_autotune.tgz (every autotuning
-# result in Triton's cache, about 50 KB: commit it under benchmarks/triton_autotune/ to seed the next
+# result in Triton's cache, about 50 KB: commit it under lab/device/triton_autotune/ to seed the next
 # session; TRITON_AUTOTUNE_SEED= picks the seed, empty for none).
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 R=${R:?R=results folder (bg.sh sets it)}; mkdir -p "$R/all"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 \
   TOKENIZERS_PARALLELISM=false JRT_MAMBA2_SCAN=${JRT_MAMBA2_SCAN:-fla}
@@ -45,7 +45,7 @@ ev() {  # ev GPU MODEL TASKS LIMIT FILL SUBDIR CONTEXT
   [ "$(left)" -gt 10 ] || { say "deadline: skipping $2 $6"; return 0; }
   say "GPU $1: eval $2 $3 (fill $5, context $7)"
   CUDA_VISIBLE_DEVICES=$1 OUT="$R/$n/$6" MODELS=$2 EVAL_TASKS=$3 EVAL_LIMIT=$4 EVAL_PREFIX_FILL=$5 \
-    EVAL_SUBDIR=$6 EVAL_CONTEXT=$7 timeout "$(left)" bash benchmarks/train_gpu.sh eval > "$R/$n/$6.log" 2>&1
+    EVAL_SUBDIR=$6 EVAL_CONTEXT=$7 timeout "$(left)" bash lab/device/train_gpu.sh eval > "$R/$n/$6.log" 2>&1
   say "GPU $1: eval $2 $6 exit $?"; grep -h "^|" "$R/$n/$6/recall_eval.md" 2>/dev/null | tail -n 4
 }
 
@@ -56,7 +56,7 @@ run_model() {  # run_model GPU MODEL
   [ "$cap" -gt 60 ] || { say "deadline: not training $m"; return 0; }
   say "GPU $g: train $m, $TOKENS tokens, at most $cap s"
   CUDA_VISIBLE_DEVICES=$g OUT="$R/$n" MODELS=$m NPROC=1 MICRO_BS=8 GRAD_ACCUM=2 TOKENS=$TOKENS MAX_TIME=$cap \
-    bash benchmarks/train_gpu.sh train > "$R/$n/train.out" 2>&1
+    bash lab/device/train_gpu.sh train > "$R/$n/train.out" 2>&1
   cp "$RUNS/$n/log.jsonl" "$R/$n/" 2>/dev/null
   say "GPU $g: trained $m: $(grep -E 'max-time|!!!' "$R/$n/train.out" | tail -n 1)"
   grep -h "^|" "$R/$n/results.md" 2>/dev/null | tail -n 1
@@ -83,7 +83,7 @@ nvidia-smi -L 2>/dev/null
 # for each new shape on first use: 150-400 s per model). fla asks Triton to cache results on disk,
 # keyed by Triton version, kernel source and shape key, so a mismatching seed is simply not used.
 CACHE=${TRITON_CACHE_DIR:-$HOME/.triton/cache}
-SEED=${TRITON_AUTOTUNE_SEED-benchmarks/triton_autotune/fla-0.6.0_triton-3.6.0_h200.tgz}
+SEED=${TRITON_AUTOTUNE_SEED-lab/device/triton_autotune/fla-0.6.0_triton-3.6.0_h200.tgz}
 if [ -n "$SEED" ] && [ -f "$SEED" ]; then
   mkdir -p "$CACHE" && tar xzf "$SEED" -C "$CACHE" --skip-old-files && say "Triton autotune cache seeded from $SEED"
 fi

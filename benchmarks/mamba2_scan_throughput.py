@@ -3,7 +3,7 @@
 Same model (hf-mamba2:<size>, matched to jrt-<size>), same random batch, bf16 autocast, AdamW step
 included; the two scans alternate in one process so they share the card and its clocks.
 
-    python benchmarks/mamba2_scan.py --out benchmarks/results/mamba2_scan.json
+    python benchmarks/mamba2_scan_throughput.py --out results/benchmarks/mamba2_scan.json
 """
 from __future__ import annotations
 
@@ -16,10 +16,8 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-
-from jrt.baselines import build_by_name as build_model  # noqa: E402
-from jrt.baselines import mamba2_scan  # noqa: E402
+from jrt.baselines import build_by_name as build_model
+from jrt.baselines import mamba2_scan
 
 
 def tokens_per_second(model, opt, ids, steps: int, warmup: int) -> float:

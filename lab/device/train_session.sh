@@ -5,12 +5,12 @@
 #          B's models are trained, their SQuAD/NQ evaluation, and for JRT-RNN models the read-2x
 #          padding evaluation (prefix filled by repeating the prompt, paper Table 4) at context 1000
 #          and, with the default padding for comparison, at context 500
-# Data: the carried .gpu_data (benchmarks/train_gpu.sh populate). Knobs: TOKENS, MAX_TIME, LIMIT (200),
+# Data: the carried .gpu_data (lab/device/train_gpu.sh populate). Knobs: TOKENS, MAX_TIME, LIMIT (200),
 # QA_LIMIT (100), DEADLINE_S (seconds after which no new evaluation starts, 540).
 # Everything is written under $R and packed into $OUT/train_session.tgz (also after each phase).
-#   OUT=$OUT A_MODELS=hf-llama:small B_MODELS=jrt-small TOKENS=80000000 bash benchmarks/train_session.sh
+#   OUT=$OUT A_MODELS=hf-llama:small B_MODELS=jrt-small TOKENS=80000000 bash lab/device/train_session.sh
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 R=${R:-/tmp/train_session}; mkdir -p "$R/gpu0" "$R/gpu1" "$R/all"
 OUT=${OUT:-runs/train_session}; mkdir -p "$OUT"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
@@ -25,18 +25,18 @@ ev() {  # ev GPU OUTDIR MODELS TASKS LIMIT FILL SUBDIR [CONTEXT]
   in_time "eval $3 $4 $6" || return 0
   CUDA_VISIBLE_DEVICES=$1 OUT=$2 MODELS="$3" EVAL_TASKS=$4 EVAL_LIMIT=$5 EVAL_PREFIX_FILL=$6 EVAL_SUBDIR=$7 \
     EVAL_CONTEXT=${8:-1000} \
-    bash benchmarks/train_gpu.sh eval > "$2/eval_${7}_${3//[: ]/_}.log" 2>&1
+    bash lab/device/train_gpu.sh eval > "$2/eval_${7}_${3//[: ]/_}.log" 2>&1
 }
 # runs of these models left by an earlier call on the same machine must not pass for this call's
 for M in $A_MODELS $B_MODELS; do rm -rf "${RUNS:?}/${M//:/_}"; done
 (
   [ -n "$B_MODELS" ] || exit 0
-  CUDA_VISIBLE_DEVICES=1 OUT="$R/gpu1" MODELS="$B_MODELS" bash benchmarks/train_gpu.sh train > "$R/gpu1/train.out" 2>&1
+  CUDA_VISIBLE_DEVICES=1 OUT="$R/gpu1" MODELS="$B_MODELS" bash lab/device/train_gpu.sh train > "$R/gpu1/train.out" 2>&1
   ev 1 "$R/gpu1" "$B_MODELS" swde,fda,swde_twice,fda_twice "$LIMIT" pad recall_eval
 ) &
 (
   if [ -n "$A_MODELS" ]; then
-    CUDA_VISIBLE_DEVICES=0 OUT="$R/gpu0" MODELS="$A_MODELS" bash benchmarks/train_gpu.sh train > "$R/gpu0/train.out" 2>&1
+    CUDA_VISIBLE_DEVICES=0 OUT="$R/gpu0" MODELS="$A_MODELS" bash lab/device/train_gpu.sh train > "$R/gpu0/train.out" 2>&1
     ev 0 "$R/gpu0" "$A_MODELS" swde,fda,swde_twice,fda_twice "$LIMIT" pad recall_eval
   fi
   for M in $A_MODELS $B_MODELS; do   # B's models: wait until trained (summary.json is written last)
