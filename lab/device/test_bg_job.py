@@ -1,4 +1,4 @@
-"""benchmarks/bg.sh: a detached job, started in one call and waited for in later ones."""
+"""lab/device/bg.sh: a detached job, started in one call and waited for in later ones."""
 import subprocess
 import tarfile
 import time
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-BG_SH = REPO / "benchmarks" / "bg.sh"
+BG_SH = REPO / "lab" / "device" / "bg.sh"
 
 
 def _bg(tmp_path, *args, out=None):
@@ -39,7 +39,7 @@ def test_job_runs_detached_in_a_snapshot_and_its_results_come_back(tmp_path):
         cwd = tar.extractfile("out/cwd").read().decode().strip()
     snapshot = tmp_path / "bg" / "demo" / "repo"
     assert Path(cwd) == snapshot  # not the working tree, which later device calls overwrite
-    assert (snapshot / "benchmarks" / "bg.sh").read_text() == BG_SH.read_text()
+    assert (snapshot / "lab" / "device" / "bg.sh").read_text() == BG_SH.read_text()
     assert not (snapshot / ".git").exists() and not (snapshot / ".venv").exists()
 
 
