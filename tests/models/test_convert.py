@@ -1,0 +1,209 @@
+"""`jrt convert`: official checkpoints (built here in the official layout, random weights) against
+an independent float64 forward of the official math (official_reference.py)."""
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from official_reference import (  # noqa: E402
+    official_config,
+    random_state_dict,
+    reference_greedy,
+    reference_logits,
+    save_official,
+)
+
+from jrt.cli import main  # noqa: E402
+from jrt.models import ConversionError, JRTForCausalLM, convert_official  # noqa: E402
+
+JRT_KINDS = ["conv", "pla", "swa", "conv", "pla"]
+BASED_KINDS = ["conv", "based", "swa", "conv"]
+ENC = 8  # enc_length of the tiny checkpoints
+
+
+def rel_err(ours, ref):
+    return ((ours.double() - ref).norm() / ref.norm()).item()
+
+
+@pytest.fixture(scope="module", params=["jrt", "based"])
+def official(request, tmp_path_factory):
+    """(folder, config dict, state dict) of a tiny official checkpoint."""
+    cfg = official_config(JRT_KINDS if request.param == "jrt" else BASED_KINDS, enc_length=ENC)
+    sd = random_state_dict(cfg, seed=1)
+    folder = save_official(tmp_path_factory.mktemp(request.param), cfg, sd)
+    return folder, cfg, sd
+
+
+@pytest.fixture(scope="module")
+def converted(official, tmp_path_factory):
+    folder, _, _ = official
+    return convert_official(folder, tmp_path_factory.mktemp("dst"))
+
+
+@pytest.mark.parametrize("seq_len", [5, ENC, 21])
+def test_logits_equal_the_official_math(official, converted, seq_len):
+    _, cfg, sd = official
+    ids = torch.randint(0, cfg["vocab_size"], (2, seq_len))
+    with torch.no_grad():
+        ours = converted(ids).logits
+    assert ours.dtype == torch.float32
+    assert rel_err(ours, reference_logits(sd, cfg, ids)) < 1e-4
+
+
+@pytest.mark.parametrize("seq_len", [5, 13])
+def test_greedy_tokens_equal_the_official_decode(official, converted, seq_len):
+    _, cfg, sd = official
+    ids = torch.randint(0, cfg["vocab_size"], (2, seq_len))
+    ours = converted.generate(ids, max_new_tokens=6, do_sample=False)[:, seq_len:]
+    assert torch.equal(ours, reference_greedy(sd, cfg, ids, 6))
+
+
+@pytest.mark.parametrize("seq_len", [5, 13])
+def test_decode_path_equals_parallel_path(converted, seq_len):
+    ids = torch.randint(0, 50, (2, seq_len + 4))
+    prompt_prefix = min(ENC, seq_len)  # decoding keeps the prompt's prefix
+    with torch.no_grad():
+        parallel = converted(ids, enc_length=prompt_prefix).logits
+        out = converted(ids[:, :seq_len], use_cache=True)
+        steps = [out.logits[:, -1]]
+        cache = out.past_key_values
+        for t in range(seq_len, ids.shape[1]):
+            out = converted(ids[:, t:t + 1], past_key_values=cache, use_cache=True)
+            steps.append(out.logits[:, -1])
+    decoded = torch.stack(steps[:-1], 1)
+    assert rel_err(decoded, parallel[:, seq_len - 1:-1].double()) < 1e-5
+
+
+def test_official_padding_semantics_give_the_official_logits(official, tmp_path):
+    folder, cfg, sd = official
+    model = convert_official(folder, tmp_path / "official", padding_semantics="official")
+    assert json.loads((tmp_path / "official" / "config.json").read_text())["padding_semantics"] == "official"
+    ids = torch.randint(0, cfg["vocab_size"], (3, ENC))
+    mask = torch.ones_like(ids)
+    for row, pads in ((0, 3), (1, 1)):  # left padding with a pad token, as the official evaluation does
+        ids[row, :pads] = 7
+        mask[row, :pads] = 0
+    with torch.no_grad():
+        ours = model(ids, attention_mask=mask).logits
+        masked = convert_official(folder)(ids, attention_mask=mask).logits
+    ref = reference_logits(sd, cfg, ids, mask)
+    assert rel_err(ours, ref) < 1e-4
+    # the default semantics reads a padded row as it would be alone: not the official numbers
+    assert rel_err(masked[0], ref[0]) > 1e-3
+
+
+def test_cli_convert_end_to_end(official, tmp_path, capsys):
+    folder, cfg, sd = official
+    dst = tmp_path / "hf"
+    assert main(["convert", str(folder), str(dst)]) == 0
+    assert "converted" in capsys.readouterr().out
+    assert (dst / "model.safetensors").is_file()
+    assert json.loads((dst / "config.json").read_text())["model_type"] == "jrt"
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(dst))
+    assert isinstance(model, JRTForCausalLM)
+    ids = torch.randint(0, cfg["vocab_size"], (1, 11))
+    with torch.no_grad():
+        assert rel_err(model(ids).logits, reference_logits(sd, cfg, ids)) < 1e-4
+
+
+def test_cli_copies_the_tokenizer(official, tmp_path, gpt2_tokenizer_dir):
+    folder, _, _ = official
+    assert main(["convert", str(folder), str(tmp_path / "hf"), "--tokenizer", str(gpt2_tokenizer_dir)]) == 0
+    from transformers import AutoTokenizer
+
+    assert AutoTokenizer.from_pretrained(str(tmp_path / "hf")).eos_token_id == 50256
+
+
+def test_cli_reports_a_conversion_error_in_one_line(tmp_path, capsys):
+    assert main(["convert", str(tmp_path / "nowhere" / "x"), str(tmp_path / "dst")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("jrt convert:") and "\n" not in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------------------------------------
+# errors
+
+
+def _broken(tmp_path, edit_sd=None, edit_cfg=None):
+    cfg = official_config(JRT_KINDS, enc_length=ENC)
+    sd = random_state_dict(cfg)
+    if edit_sd:
+        edit_sd(sd)
+    if edit_cfg:
+        edit_cfg(cfg)
+    return save_official(tmp_path / "src", cfg, sd)
+
+
+def test_unknown_key_is_named(tmp_path):
+    src = _broken(tmp_path, edit_sd=lambda sd: sd.update({"transformer.layers.0.mixer.extra.weight": torch.ones(2)}))
+    with pytest.raises(ConversionError, match=r"unknown key 'transformer\.layers\.0\.mixer\.extra\.weight'"):
+        convert_official(src)
+
+
+def test_missing_key_is_named(tmp_path):
+    src = _broken(tmp_path, edit_sd=lambda sd: sd.pop("transformer.layers.1.mixer.proj_k_enc.weight"))
+    with pytest.raises(ConversionError, match=r"missing key 'transformer\.layers\.1\.mixer\.proj_k_enc\.weight'"):
+        convert_official(src)
+
+
+def test_shape_mismatch_is_named(tmp_path):
+    src = _broken(tmp_path, edit_sd=lambda sd: sd.update({"transformer.layers.2.mixer.Wqkv.weight": torch.ones(5, 32)}))
+    with pytest.raises(ConversionError, match=r"shape mismatch for 'transformer\.layers\.2\.mixer\.Wqkv\.weight'"):
+        convert_official(src)
+
+
+def test_unsupported_mixer_is_named(tmp_path):
+    def hyena(cfg):
+        cfg["mixer"]["_target_"] = "based.models.mixers.hyena.Hyena"
+
+    with pytest.raises(ConversionError, match=r"unsupported mixer _target_ 'based\.models\.mixers\.hyena\.Hyena'"):
+        convert_official(_broken(tmp_path, edit_cfg=hyena))
+
+
+def test_layer_types_come_from_the_config(tmp_path):
+    def move(cfg):  # PLA at layer 4 only; layer 1 becomes a convolution
+        cfg["alt_mixer_layers"] = [4]
+
+    def drop(sd):
+        for name in ("proj_q", "proj_k", "proj_k_enc", "proj_v", "proj_v_enc", "out_proj"):
+            sd.pop(f"transformer.layers.1.mixer.{name}.weight")
+
+    with pytest.raises(ConversionError, match=r"missing key 'transformer\.layers\.1\.mixer\.conv\.conv\.weight'"):
+        convert_official(_broken(tmp_path, edit_sd=drop, edit_cfg=move))
+
+
+def test_unsafe_pickle_is_refused(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (print, ("this pickle runs code",))
+
+    src = _broken(tmp_path)
+    torch.save({"transformer.ln_f.weight": Payload()}, src / "pytorch_model.bin")
+    with pytest.raises(ConversionError, match="weights_only"):
+        convert_official(src)
+
+
+def test_hub_fetch_failure_is_one_clear_error(tmp_path, monkeypatch):
+    import huggingface_hub
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("Failed to resolve 'huggingface.co'\nmore detail")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    with pytest.raises(ConversionError, match=r"could not fetch 'hazyresearch/JRT-360M-30B'") as info:
+        convert_official("hazyresearch/JRT-360M-30B", tmp_path / "dst")
+    assert "\n" not in str(info.value)
+    assert info.value.__cause__ is None
+
+
+def test_hub_offline_mode_fails_at_once(monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(ConversionError, match="offline"):
+        convert_official("hazyresearch/JRT-360M-30B")
