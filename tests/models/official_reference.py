@@ -187,14 +187,15 @@ def _conv(x, w, m, kernel=3):
 
 
 def reference_logits(sd: dict, cfg: dict, ids: torch.Tensor, mask: torch.Tensor | None = None,
-                     prefix_len: int | None = None) -> torch.Tensor:
+                     prefix_len: int | None = None, prompt_len: int | None = None) -> torch.Tensor:
     """Official logits [B, T, V] in float64. mask [B, T] (1 = real) as the official `mask=` kwarg;
-    prefix_len: the PLA prefix columns (default min(enc_length, T); a decode step keeps the prompt's)."""
+    prefix_len: the PLA prefix columns (default min(enc_length, T); a decode step keeps the prompt's);
+    prompt_len: the prefill length that decides whether the mask applies (default T)."""
     w = {k: v.double() for k, v in sd.items() if v.is_floating_point()}
     t = ids.shape[1]
     enc = cfg["alt_mixer"].get("enc_length", cfg.get("enc_length"))
     prefix = min(enc, t) if prefix_len is None else prefix_len
-    key_mask = mask.double() if mask is not None and t <= enc else None
+    key_mask = mask.double() if mask is not None and (prompt_len or t) <= enc else None
     h, eps = cfg["n_head"], cfg["layer_norm_epsilon"]
     x = w["transformer.embeddings.word_embeddings.weight"][ids]
     rotary = int(cfg["rotary_emb_fraction"] * cfg["n_embd"] // h)
@@ -216,13 +217,16 @@ def reference_logits(sd: dict, cfg: dict, ids: torch.Tensor, mask: torch.Tensor 
     return x @ w["transformer.embeddings.word_embeddings.weight"].T
 
 
-def reference_greedy(sd: dict, cfg: dict, ids: torch.Tensor, new_tokens: int) -> torch.Tensor:
+def reference_greedy(sd: dict, cfg: dict, ids: torch.Tensor, new_tokens: int,
+                     mask: torch.Tensor | None = None) -> torch.Tensor:
     """Greedy continuation [B, new_tokens] as the official prefill + recurrent decode gives it: the
-    prefix is the prompt's first enc_length tokens, generated tokens are read causally."""
+    prefix is the prompt's first enc_length columns, generated tokens are read causally, and a
+    prompt mask acts on the prompt's keys only (the decode steps are never masked)."""
     enc = cfg["alt_mixer"].get("enc_length", cfg.get("enc_length"))
-    prefix = min(enc, ids.shape[1])
+    prefix, prompt_len = min(enc, ids.shape[1]), ids.shape[1]
     out = ids
     for _ in range(new_tokens):
-        nxt = reference_logits(sd, cfg, out, prefix_len=prefix)[:, -1].argmax(-1, keepdim=True)
-        out = torch.cat([out, nxt], 1)
+        full_mask = None if mask is None else torch.cat([mask, mask.new_ones(mask.shape[0], out.shape[1] - prompt_len)], 1)
+        logits = reference_logits(sd, cfg, out, full_mask, prefix_len=prefix, prompt_len=prompt_len)
+        out = torch.cat([out, logits[:, -1].argmax(-1, keepdim=True)], 1)
     return out[:, ids.shape[1]:]

@@ -95,6 +95,16 @@ def test_official_padding_semantics_give_the_official_logits(official, tmp_path)
     assert rel_err(masked[0], ref[0]) > 1e-3
 
 
+def test_official_padding_semantics_greedy_tokens(official, tmp_path):
+    folder, cfg, sd = official
+    model = convert_official(folder, padding_semantics="official")
+    ids = torch.randint(0, cfg["vocab_size"], (2, 6))
+    mask = torch.ones_like(ids)
+    ids[0, :2], mask[0, :2] = 7, 0
+    ours = model.generate(ids, attention_mask=mask, max_new_tokens=5, do_sample=False)[:, 6:]
+    assert torch.equal(ours, reference_greedy(sd, cfg, ids, 5, mask))
+
+
 def test_cli_convert_end_to_end(official, tmp_path, capsys):
     folder, cfg, sd = official
     dst = tmp_path / "hf"

@@ -193,8 +193,10 @@ def official_config(official: dict, state: dict[str, torch.Tensor], padding_sema
         if kind == "conv":
             expand = value.get("expand_proj", 2)
             _require(expand % 2 == 0, f"layer {i}: BaseConv expand_proj={expand} (odd)")
-            sizes = value.get("kernel_sizes")
-            kernel = value.get("kernel_size", sizes[0] if isinstance(sizes, list) and len(sizes) == 1 else 3)
+            if str(value["_target_"]).endswith("BaseConvWithSiLU4"):  # the first of kernel_sizes
+                kernel = (value.get("kernel_sizes") or [3])[0]
+            else:  # BaseConv takes kernel_size; a kernel_sizes entry lands in its **kwargs, unused
+                kernel = value.get("kernel_size", 3)
             fields.update(conv_expand=expand // 2, conv_kernel=int(kernel), conv_proj_bias=bool(value.get("use_bias", True)),
                           conv_bias=any(k.endswith(".mixer.conv.conv.bias") for k in state))
         elif kind in ("pla", "based"):
