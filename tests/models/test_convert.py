@@ -217,3 +217,23 @@ def test_hub_offline_mode_fails_at_once(monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(ConversionError, match="offline"):
         convert_official("hazyresearch/JRT-360M-30B")
+
+
+def test_legacy_names_and_saved_rotary_buffers_convert(tmp_path):
+    """BaseConvWithSiLU4 with `conv1` keys (renamed as the official loader renames them) and a saved
+    rotary inv_freq (checked against the config, then dropped)."""
+    cfg = official_config(JRT_KINDS, enc_length=ENC)
+    sd = random_state_dict(cfg, seed=3)
+    legacy_cfg = json.loads(json.dumps(cfg))
+    legacy_cfg["mixer"]["_target_"] = "src.models.mixers.base_conv.BaseConvWithSiLU4"
+    legacy = {k.replace("mixer.conv.conv.", "mixer.conv1.conv."): v for k, v in sd.items()}
+    head_dim = cfg["n_embd"] // cfg["n_head"]
+    legacy["transformer.layers.2.mixer.rotary_emb.inv_freq"] = 1.0 / 10000.0 ** (
+        torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)
+    model = convert_official(save_official(tmp_path / "legacy", legacy_cfg, legacy))
+    ids = torch.randint(0, cfg["vocab_size"], (2, 11))
+    with torch.no_grad():
+        assert rel_err(model(ids).logits, reference_logits(sd, cfg, ids)) < 1e-4
+    legacy["transformer.layers.2.mixer.rotary_emb.inv_freq"] *= 2
+    with pytest.raises(ConversionError, match="inv_freq"):
+        convert_official(save_official(tmp_path / "bad", legacy_cfg, legacy))

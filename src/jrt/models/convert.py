@@ -58,6 +58,7 @@ def convert_official(src: str | Path, dst: str | Path | None = None, padding_sem
         raise ConversionError(f"{folder}: no readable config.json ({exc})") from None
     state = load_official_state_dict(folder)
     config = official_config(official, state, padding_semantics)
+    state = drop_derived_buffers(state, config, official)
     with torch.device("meta"):
         model = JRTForCausalLM(config)
     expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
@@ -249,6 +250,25 @@ def official_config(official: dict, state: dict[str, torch.Tensor], padding_sema
         return JRTConfig(**fields)
     except ValueError as exc:
         raise ConversionError(f"config.json gives an invalid model: {exc}") from None
+
+
+def drop_derived_buffers(state: dict[str, torch.Tensor], config: JRTConfig, official: dict) -> dict[str, torch.Tensor]:
+    """Buffers that the official modules compute from the config, checked and dropped: a window
+    layer's rotary `inv_freq` (if saved) and the `fixed_decay` table (used only together with
+    use_decay_proj, which official_config refuses)."""
+    state = dict(state)
+    for key in [k for k in state if k.endswith(".mixer.rotary_emb.inv_freq")]:
+        layer = re.fullmatch(r"transformer\.layers\.(\d+)\.mixer\.rotary_emb\.inv_freq", key)
+        if layer is None or config.mixer_types[int(layer.group(1))] != "swa":
+            continue  # left for map_state_dict to report as unknown
+        rot = config.rotary_dim if config.rotary_dim is not None else config.hidden_size // config.num_heads
+        want = 1.0 / config.rope_base ** (torch.arange(0, rot, 2, dtype=torch.float64) / max(rot, 1))
+        got = state.pop(key).double()
+        if got.shape != want.shape or not torch.allclose(got, want, rtol=1e-4, atol=0):
+            raise ConversionError(f"{key!r} does not match rotary_emb_fraction / rotary_emb_base of config.json")
+    if official.get("fixed_decay", False):
+        state.pop("transformer.decay.decay", None)
+    return state
 
 
 def _plan(config: JRTConfig) -> dict[str, list[str]]:
