@@ -237,3 +237,30 @@ def test_legacy_names_and_saved_rotary_buffers_convert(tmp_path):
     legacy["transformer.layers.2.mixer.rotary_emb.inv_freq"] *= 2
     with pytest.raises(ConversionError, match="inv_freq"):
         convert_official(save_official(tmp_path / "bad", legacy_cfg, legacy))
+
+
+@pytest.mark.parametrize("name,n_embd,n_layer,alt,alt2", [
+    ("jrt-360m", 1024, 26, [1, 6, 11, 16, 21], [2, 7, 12, 17, 22]),
+    ("jrt-1.3b", 1792, 36, [1, 6, 11, 16, 21, 27, 33], [2, 7, 12, 17, 22, 28, 34]),
+])
+def test_paper_configs_map_to_the_paper_layouts(name, n_embd, n_layer, alt, alt2):
+    """The official 360M / 1.3B JRT configs (train/configs/experiment/baselines) give our layer
+    pattern, the 1024-token prefix and a window of 128 previous tokens plus the token itself."""
+    from jrt.models import PRESETS
+    from jrt.models.convert import official_config as to_config
+
+    kinds = ["conv"] * n_layer
+    cfg = official_config(kinds, n_embd=n_embd, n_head=16, feature_dim=16, enc_length=1024, window_size=256,
+                          vocab_size=50257, n_inner=2 * n_embd)
+    cfg.update(alt_mixer_layers=alt, alt_mixer_2_layers=alt2)
+    cfg["alt_mixer"] = {"_target_": "based.models.mixers.prefix_linear_attention.PrefixLinearAttention",
+                        "l_max": 2048, "feature_dim": 16, "feature_name": "taylor_exp", "num_heads": 16,
+                        "num_key_value_heads": 16, "enc_length": 1024, "dec_length": 1024,
+                        "implementation": "fla_parallel", "use_mask": True}
+    fc1 = {"transformer.layers.0.mlp.fc1.weight": torch.empty(4 * n_embd, n_embd, device="meta")}
+    config = to_config(cfg, fc1)
+    assert config.mixer_types == PRESETS[name]["mixer_types"]
+    assert (config.vocab_size, config.hidden_size, config.intermediate_size) == (50264, n_embd, 2 * n_embd)
+    assert (config.enc_length, config.window_size, config.rotary_dim) == (1024, 129, n_embd // 16)
+    assert (config.conv_expand, config.conv_bias, config.conv_proj_bias) == (2, False, True)
+    assert (config.pad_token_id, config.mask_token_id, config.eos_token_id) == (220, 50263, 50256)
