@@ -13,6 +13,7 @@ import sys
 SUBCOMMANDS = {
     "info": ("jrt.models.cli", "parameters and recurrent-state bytes of a preset vs a Transformer KV cache"),
     "generate": ("jrt.models.cli", "greedy generation with the constant-size recurrent cache"),
+    "convert": ("jrt.models.cli", "convert an official JRT-RNN / Based checkpoint into a Hugging Face folder"),
     "synth": ("jrt.synthetics.cli", "synthetic recall (MQAR, set disjointness): demo, sweeps, plots"),
     "prepare-data": ("jrt.train.cli", "tokenize corpora into a memory-mapped training file"),
     "train": ("jrt.train.cli", "train a model (single process or torchrun DDP/FSDP2)"),

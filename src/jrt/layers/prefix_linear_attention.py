@@ -41,10 +41,17 @@ class PrefixLinearAttention(BasedAttention):
         self.v_enc_proj = nn.Linear(hidden_size, hidden_size, bias=False)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, cache: dict | None = None,
-                enc_length: int | torch.Tensor = 1024):
+                enc_length: int | torch.Tensor = 1024, raw_key_mask: torch.Tensor | None = None):
         """x [B, T, d]; mask [B, T] or None; enc_length: the prefix length in real tokens, an int or
-        one per row ([B]). With a filled cache and T == 1: one recurrent (causal) step."""
+        one per row ([B]). With a filled cache and T == 1: one recurrent (causal) step.
+
+        raw_key_mask [B, T] bool (the official code's padding, with mask None): the projected keys k
+        and k_enc of False positions are zeroed before the feature map; those positions still add
+        phi(0) = (1, 0, ...) and their values to both sums, as in the official checkpoints' evaluation.
+        """
         q, k, v = self._qkv(x)
+        if raw_key_mask is not None and not (cache is not None and "S" in cache):
+            k = k * raw_key_mask[:, :, None, None].to(k.dtype)
         if cache is not None and "S" in cache:
             if x.shape[1] != 1:
                 raise ValueError("PrefixLinearAttention: after prefill, the cache takes one token at a time")
@@ -53,6 +60,8 @@ class PrefixLinearAttention(BasedAttention):
         width, prefix_mask = prefix_columns(mask, x.shape[1], enc_length)
         x_enc = x[:, :width]
         k_enc = self.k_enc_proj(x_enc).view(batch, width, self.num_heads, self.feature_dim)   # [B, P, H, F]
+        if raw_key_mask is not None:
+            k_enc = k_enc * raw_key_mask[:, :width, None, None].to(k_enc.dtype)
         v_enc = self.v_enc_proj(x_enc).view(batch, width, self.num_heads, self.head_dim)      # [B, P, H, D]
         o, state = prefix_linear_attention(q, k, v, k_enc, v_enc, key_padding_mask=mask, prefix_mask=prefix_mask,
                                            output_final_state=cache is not None, backend=self.backend)

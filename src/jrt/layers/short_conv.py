@@ -11,13 +11,17 @@ from torch import nn
 
 
 class ShortConvolution(nn.Module):
-    def __init__(self, hidden_size: int, kernel_size: int = 3, expand: int = 2):
+    """conv_bias: a bias on the depthwise filter (the official BaseConv has none); proj_bias: biases
+    on the in and out projections."""
+
+    def __init__(self, hidden_size: int, kernel_size: int = 3, expand: int = 2, conv_bias: bool = True,
+                 proj_bias: bool = True):
         super().__init__()
         inner = expand * hidden_size
         self.kernel_size = kernel_size
-        self.in_proj = nn.Linear(hidden_size, 2 * inner, bias=True)
-        self.conv = nn.Conv1d(inner, inner, kernel_size, groups=inner, padding=0, bias=True)
-        self.out_proj = nn.Linear(inner, hidden_size, bias=True)
+        self.in_proj = nn.Linear(hidden_size, 2 * inner, bias=proj_bias)
+        self.conv = nn.Conv1d(inner, inner, kernel_size, groups=inner, padding=0, bias=conv_bias)
+        self.out_proj = nn.Linear(inner, hidden_size, bias=proj_bias)
 
     def empty_state(self, batch: int, device, dtype) -> torch.Tensor:
         return torch.zeros(batch, self.conv.in_channels, self.kernel_size - 1, device=device, dtype=dtype)

@@ -12,8 +12,14 @@ from torch import nn
 from torch.nn import functional as F
 
 
-def rotary_embedding(x: torch.Tensor, positions: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
-    """x [B, H, T, hd] rotated by positions [B, T] (half-split rotary, as Llama)."""
+def rotary_embedding(x: torch.Tensor, positions: torch.Tensor, base: float = 10000.0,
+                     rotary_dim: int | None = None) -> torch.Tensor:
+    """x [B, H, T, hd] rotated by positions [B, T] (half-split rotary, as Llama and flash-attn's
+    non-interleaved rotary); only the first rotary_dim dims (default: all) rotate."""
+    if rotary_dim is not None and rotary_dim < x.shape[-1]:
+        if rotary_dim == 0:
+            return x
+        return torch.cat([rotary_embedding(x[..., :rotary_dim], positions, base), x[..., rotary_dim:]], dim=-1)
     half = x.shape[-1] // 2
     inv_freq = 1.0 / (base ** (torch.arange(half, device=x.device, dtype=torch.float32) / half))
     angles = positions.float().unsqueeze(-1) * inv_freq                                # [B, T, hd/2]
@@ -65,14 +71,18 @@ def blocked_window_attention(q, k, v, key_valid, window: int, max_score_elements
 
 
 class SlidingWindowAttention(nn.Module):
-    def __init__(self, hidden_size: int, num_heads: int, window_size: int = 128, rope_base: float = 10000.0):
+    """window_size: keys per query, itself included; rotary_dim: rotated dims per head (None: all);
+    bias: biases on the qkv and out projections."""
+
+    def __init__(self, hidden_size: int, num_heads: int, window_size: int = 128, rope_base: float = 10000.0,
+                 rotary_dim: int | None = None, bias: bool = False):
         super().__init__()
         if hidden_size % num_heads:
             raise ValueError(f"hidden_size {hidden_size} must be divisible by num_heads {num_heads}")
         self.num_heads, self.head_dim = num_heads, hidden_size // num_heads
-        self.window_size, self.rope_base = window_size, rope_base
-        self.qkv_proj = nn.Linear(hidden_size, 3 * hidden_size, bias=False)
-        self.out_proj = nn.Linear(hidden_size, hidden_size, bias=False)
+        self.window_size, self.rope_base, self.rotary_dim = window_size, rope_base, rotary_dim
+        self.qkv_proj = nn.Linear(hidden_size, 3 * hidden_size, bias=bias)
+        self.out_proj = nn.Linear(hidden_size, hidden_size, bias=bias)
 
     def forward(self, x, mask=None, cache: dict | None = None, positions: torch.Tensor | None = None):
         """x [B, T, d]; mask [B, T] bool; positions [B, T] rotary positions (default 0..T-1)."""
@@ -81,8 +91,8 @@ class SlidingWindowAttention(nn.Module):
             positions = torch.arange(seq_len, device=x.device).expand(batch, seq_len)
         qkv = self.qkv_proj(x).view(batch, seq_len, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)                                             # [B, H, T, hd] each
-        q = rotary_embedding(q, positions, self.rope_base)
-        k = rotary_embedding(k, positions, self.rope_base)
+        q = rotary_embedding(q, positions, self.rope_base, self.rotary_dim)
+        k = rotary_embedding(k, positions, self.rope_base, self.rotary_dim)
         key_valid = torch.ones(batch, seq_len, dtype=torch.bool, device=x.device) if mask is None else mask
 
         if cache is not None and "k" in cache:

@@ -1,4 +1,4 @@
-"""`jrt info` and `jrt generate`."""
+"""`jrt info`, `jrt generate` and `jrt convert`."""
 from __future__ import annotations
 
 import argparse
@@ -33,8 +33,22 @@ def describe_preset(name: str, dtype: torch.dtype = torch.bfloat16, contexts=(20
             "state_bytes": state, "transformer_kv_bytes": kv, "dtype": str(dtype).replace("torch.", "")}
 
 
+def _unknown_preset(name: str) -> str:
+    """One line: the unknown name, the closest preset (difflib) and every valid one."""
+    import difflib
+
+    from .presets import PRESET_NAMES
+
+    close = difflib.get_close_matches(name, [*PRESET_NAMES, "all"], n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"jrt info: unknown preset {name!r}{hint}; valid presets: {', '.join(PRESET_NAMES)}, all"
+
+
 def _cmd_info(args) -> int:
     from .presets import PRESET_NAMES
+    if args.preset != "all" and args.preset not in PRESET_NAMES:
+        print(_unknown_preset(args.preset), file=sys.stderr)
+        return 2
     names = PRESET_NAMES if args.preset == "all" else [args.preset]
     for name in names:
         info = describe_preset(name)
@@ -87,6 +101,22 @@ def _cmd_generate(args) -> int:
     return 0
 
 
+def _cmd_convert(args) -> int:
+    from .convert import ConversionError, convert_official
+
+    try:
+        model = convert_official(args.src, args.dst, padding_semantics=args.padding_semantics,
+                                 tokenizer=args.tokenizer)
+    except ConversionError as exc:
+        print(f"jrt convert: {exc}", file=sys.stderr)
+        return 1
+    kinds = {k: model.config.mixer_types.count(k) for k in sorted(set(model.config.mixer_types))}
+    params = sum(p.numel() for p in model.parameters())
+    print(f"converted {args.src} -> {args.dst}: {params / 1e6:.1f}M parameters, "
+          f"{model.config.num_hidden_layers} layers {kinds}, padding_semantics={model.config.padding_semantics}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     info = subparsers.add_parser("info", help="parameters and recurrent-state bytes vs a Transformer KV cache")
     info.add_argument("preset", help="a preset name (jrt-360m, based-360m, jrt-1.3b, ...) or 'all'")
@@ -101,3 +131,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gen.add_argument("--prefix-fill", choices=["pad", "repeat"], default="pad",
                      help="JRT models: fill a short prompt's prefix with pads, or read it twice first")
     gen.set_defaults(func=_cmd_generate)
+
+    conv = subparsers.add_parser("convert", help="official JRT-RNN / Based checkpoint -> a Hugging Face JRT folder")
+    conv.add_argument("src", help="an official checkpoint folder (config.json + pytorch_model.bin) or a hub id")
+    conv.add_argument("dst", help="the output folder (safetensors + config.json)")
+    conv.add_argument("--padding-semantics", choices=["masked", "official"], default="masked",
+                      help="masked: pads change nothing; official: left pads read as the official code reads them")
+    conv.add_argument("--tokenizer", default=None,
+                      help="a tokenizer folder whose files are copied into DST (the official models use GPT-2's)")
+    conv.set_defaults(func=_cmd_convert)

@@ -15,6 +15,17 @@ class JRTConfig(PretrainedConfig):
     mask_token_id: the [MASK] token of the MLM objective (GPT-2 vocabulary padded to 50264: 50263).
     ops_backend: the jrt.ops backend of the linear-attention layers ("naive", "torch", "triton"); None
         picks Triton for CUDA tensors and the chunked torch path otherwise.
+    padding_semantics: how an attention_mask's padded positions are read. "masked" (default): a pad
+        changes nothing (each row as it would be alone). "official": as the official JRT code reads
+        a left-padded prompt (the official checkpoints' evaluation): pads pass unmasked through
+        the convolutions, windows and rotary positions, the prefix is the first enc_length columns,
+        and only the raw PLA keys k, k_enc of pads are zeroed (when T <= enc_length), so a pad still
+        adds its constant feature 1 and its v to both prefix sums (docs/MODELS.md).
+    linear_attention_heads: heads of the "pla"/"based" layers (None: num_heads); the official
+        Based 1.3B has 28 linear-attention heads next to 16 window heads.
+    rotary_dim: leading dims of each window head that rotary rotates (None: all, 0: none).
+    conv_bias / conv_proj_bias: a bias on the short convolution's filter / on its in and out
+        projections. mlp_bias / attention_bias: biases on the SwiGLU / window projections.
     """
 
     model_type = "jrt"
@@ -42,6 +53,13 @@ class JRTConfig(PretrainedConfig):
         eos_token_id: int = 50256,
         tie_word_embeddings: bool = True,
         ops_backend: str | None = None,
+        padding_semantics: str = "masked",
+        linear_attention_heads: int | None = None,
+        rotary_dim: int | None = None,
+        conv_bias: bool = True,
+        conv_proj_bias: bool = True,
+        mlp_bias: bool = False,
+        attention_bias: bool = False,
         **kwargs,
     ):
         # (named mixer_types, not layer_types: transformers validates `layer_types` against its own kinds)
@@ -57,6 +75,21 @@ class JRTConfig(PretrainedConfig):
             raise ValueError(f"enc_length must be >= 1, got {enc_length}")
         if ops_backend not in (None, "naive", "torch", "triton"):
             raise ValueError(f"ops_backend must be None, 'naive', 'torch' or 'triton', got {ops_backend!r}")
+        if padding_semantics not in ("masked", "official"):
+            raise ValueError(f"padding_semantics must be 'masked' or 'official', got {padding_semantics!r}")
+        if linear_attention_heads is not None and hidden_size % linear_attention_heads:
+            raise ValueError(f"hidden_size {hidden_size} must be divisible by linear_attention_heads "
+                             f"{linear_attention_heads}")
+        head_dim = hidden_size // num_heads
+        if rotary_dim is not None and not (0 <= rotary_dim <= head_dim and rotary_dim % 2 == 0):
+            raise ValueError(f"rotary_dim must be even and in [0, head_dim={head_dim}], got {rotary_dim}")
+        self.padding_semantics = padding_semantics
+        self.linear_attention_heads = linear_attention_heads
+        self.rotary_dim = rotary_dim
+        self.conv_bias = conv_bias
+        self.conv_proj_bias = conv_proj_bias
+        self.mlp_bias = mlp_bias
+        self.attention_bias = attention_bias
         self.vocab_size = vocab_size
         self.hidden_size = hidden_size
         self.mixer_types = mixer_types

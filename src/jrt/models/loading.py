@@ -1,6 +1,9 @@
 """Loading a causal LM by name: a local Hugging Face folder (any architecture) or a JRT preset.
 
 No hub access: a name that is neither a folder with a config.json nor a preset is an error.
+JRT folders load strictly (JRTForCausalLM.from_pretrained): a missing or unexpected tensor, or a
+NaN/inf weight, is a ValueError naming it, never a warning with randomly initialised weights.
+Official JRT-RNN / Based checkpoints are converted first (`jrt convert`, jrt.models.convert).
 Model types transformers implements load with transformers' own class (flash-linear-attention,
 once imported, registers its Mamba/Mamba2 over them); those it does not know (fla's GLA, RWKV7,
 ...) are registered by importing fla first. With JRT_MAMBA2_SCAN=fla, HF Mamba2 gets fla's scan.

@@ -35,14 +35,17 @@ from .configuration_jrt import JRTConfig
 
 
 def build_mixer(config: JRTConfig, kind: str) -> nn.Module:
+    la_heads = config.linear_attention_heads or config.num_heads
     if kind == "conv":
-        return ShortConvolution(config.hidden_size, config.conv_kernel, config.conv_expand)
+        return ShortConvolution(config.hidden_size, config.conv_kernel, config.conv_expand, config.conv_bias,
+                                config.conv_proj_bias)
     if kind == "pla":
-        return PrefixLinearAttention(config.hidden_size, config.num_heads, config.feature_dim, config.ops_backend)
+        return PrefixLinearAttention(config.hidden_size, la_heads, config.feature_dim, config.ops_backend)
     if kind == "based":
-        return BasedAttention(config.hidden_size, config.num_heads, config.feature_dim, config.ops_backend)
+        return BasedAttention(config.hidden_size, la_heads, config.feature_dim, config.ops_backend)
     if kind == "swa":
-        return SlidingWindowAttention(config.hidden_size, config.num_heads, config.window_size, config.rope_base)
+        return SlidingWindowAttention(config.hidden_size, config.num_heads, config.window_size, config.rope_base,
+                                      config.rotary_dim, config.attention_bias)
     raise ValueError(f"unknown layer type {kind!r}")
 
 
@@ -53,19 +56,40 @@ class JRTBlock(nn.Module):
         self.mixer_norm = RMSNorm(config.hidden_size, config.rms_norm_eps)
         self.mixer = build_mixer(config, self.kind)
         self.mlp_norm = RMSNorm(config.hidden_size, config.rms_norm_eps) if config.use_mlp else None
-        self.mlp = SwiGLU(config.hidden_size, config.intermediate_size) if config.use_mlp else None
+        self.mlp = SwiGLU(config.hidden_size, config.intermediate_size, config.mlp_bias) if config.use_mlp else None
 
-    def forward(self, x, mask, cache: dict | None, positions, enc_length):   # x [B, T, d]
+    def forward(self, x, mask, cache: dict | None, positions, enc_length, raw_key_mask=None):   # x [B, T, d]
         h = self.mixer_norm(x)
         if self.kind == "swa":
             x = x + self.mixer(h, mask, cache, positions)
         elif self.kind == "pla":
-            x = x + self.mixer(h, mask, cache, enc_length)
+            x = x + self.mixer(h, mask, cache, enc_length, raw_key_mask)
         else:
             x = x + self.mixer(h, mask, cache)
         if self.mlp is not None:
             x = x + self.mlp(self.mlp_norm(x))
         return x
+
+
+def check_loaded_weights(model: nn.Module, info: dict) -> None:
+    """Raise ValueError when a loaded checkpoint lacked a tensor, had an extra one, or holds a
+    non-finite weight. info: transformers' loading info (missing_keys, unexpected_keys, ...)."""
+    tied = set(getattr(model, "_tied_weights_keys", None) or ()) if model.config.tie_word_embeddings else set()
+    missing = sorted(k for k in info.get("missing_keys", ()) if k not in tied)
+    unexpected = sorted(info.get("unexpected_keys", ()))
+    mismatched = sorted(str(m[0]) if isinstance(m, tuple) else str(m) for m in info.get("mismatched_keys", ()))
+    problems = []
+    if missing:
+        problems.append(f"missing tensors {missing}")
+    if unexpected:
+        problems.append(f"unexpected tensors {unexpected}")
+    if mismatched:
+        problems.append(f"tensors of the wrong shape {mismatched}")
+    bad = [name for name, p in model.named_parameters() if p.is_floating_point() and not bool(torch.isfinite(p).all())]
+    if bad:
+        problems.append(f"non-finite (NaN/inf) weights in {bad}")
+    if problems:
+        raise ValueError("checkpoint does not match the model: " + "; ".join(problems))
 
 
 class JRTPreTrainedModel(PreTrainedModel):
@@ -77,6 +101,16 @@ class JRTPreTrainedModel(PreTrainedModel):
     @classmethod
     def _supports_default_dynamic_cache(cls) -> bool:
         return False  # the model builds its own constant-size JRTCache
+
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        """PreTrainedModel.from_pretrained, made strict: a checkpoint with a missing or unexpected
+        tensor, or a NaN/inf weight, raises ValueError naming it (transformers would only warn and
+        initialise the missing tensors at random)."""
+        want_info = kwargs.pop("output_loading_info", False)
+        model, info = super().from_pretrained(*args, output_loading_info=True, **kwargs)
+        check_loaded_weights(model, info)
+        return (model, info) if want_info else model
 
     def _init_weights(self, module):
         super()._init_weights(module)
@@ -105,15 +139,25 @@ class JRTModel(JRTPreTrainedModel):
 
         enc_length: prefix length in real tokens of the "pla" layers, an int or one per row [B]
         (default: config.enc_length).
+
+        With config.padding_semantics == "official" the mask reaches the "pla" layers only, as the
+        official code's (see JRTConfig): every other layer reads pads as tokens, the prefix is the
+        first enc_length columns, and pads' raw PLA keys are zeroed when T <= enc_length.
         """
         if enc_length is None:
             enc_length = self.config.enc_length
         batch, seq_len = input_ids.shape
         decoding = cache is not None and cache.is_prefilled
         mask = None
+        raw_key_mask = None
         if attention_mask is not None and not decoding:
             mask = attention_mask[:, -seq_len:].bool()
-            if bool(mask.all()):
+            if self.config.padding_semantics == "official":
+                if isinstance(enc_length, torch.Tensor):
+                    raise ValueError("padding_semantics='official' takes one int enc_length for the batch")
+                raw_key_mask = mask if seq_len <= int(enc_length) and not bool(mask.all()) else None
+                mask = None
+            elif bool(mask.all()):
                 mask = None  # fast path: nothing to mask
         # rotary positions count real tokens only, so left padding does not shift them
         if decoding:
@@ -124,7 +168,7 @@ class JRTModel(JRTPreTrainedModel):
             positions = (mask.long().cumsum(-1) - 1).clamp_min(0)
         x = self.embed_tokens(input_ids)                                   # [B, T, d]
         for i, layer in enumerate(self.layers):
-            x = layer(x, mask, cache.layers[i] if cache is not None else None, positions, enc_length)
+            x = layer(x, mask, cache.layers[i] if cache is not None else None, positions, enc_length, raw_key_mask)
         if cache is not None:
             if decoding:
                 cache.positions.add_(seq_len)            # in place: CUDA-graph friendly
@@ -231,11 +275,12 @@ class JRTForCausalLM(JRTPreTrainedModel, GenerationMixin):
         cfg = self.config
         act_bytes = torch.finfo(dtype or self.dtype).bits // 8
         expanded = 1 + cfg.feature_dim + cfg.feature_dim**2
-        head_dim = cfg.hidden_size // cfg.num_heads
+        la_heads = cfg.linear_attention_heads or cfg.num_heads
+        la_state = la_heads * expanded * (cfg.hidden_size // la_heads + 1) * 4
         per_kind = {
             "conv": cfg.conv_expand * cfg.hidden_size * (cfg.conv_kernel - 1) * act_bytes,
-            "pla": cfg.num_heads * expanded * (head_dim + 1) * 4,
-            "based": cfg.num_heads * expanded * (head_dim + 1) * 4,
+            "pla": la_state,
+            "based": la_state,
             "swa": 2 * cfg.hidden_size * cfg.window_size * act_bytes + cfg.window_size,  # k, v, valid flags
         }
         out: dict[str, int] = {}
