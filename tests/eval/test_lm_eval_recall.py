@@ -228,8 +228,7 @@ def test_simple_evaluate_with_task_manager_metadata(tiny_hf_models, recall_data_
 @pytest.mark.parametrize("name", ["jrt-tiny", "llama", "mamba2"])
 def test_batched_generation_equals_one_at_a_time(name, tiny_hf_models, gpt2_tokenizer_path):
     """Left padding inside a batch (and to enc_length for JRT) must not change greedy outputs."""
-    if name == "jrt-tiny":
-        from jrt.eval.models import JRTLM
+    from jrt.eval.models import JRTLM
 
     model = name if name == "jrt-tiny" else str(tiny_hf_models[name])
     lm = JRTLM(model, tokenizer=str(gpt2_tokenizer_path), device="cpu", batch_size=4)
