@@ -47,8 +47,10 @@ def test_normalize_tasks():
     assert normalize_tasks(["jrt_fda", "fda"]) == ["jrt_fda"]
     assert normalize_tasks("nq+") == ["jrt_nq", "jrt_nq_twice"]
     assert normalize_tasks("all") == ["jrt_" + t for t in TASK_NAMES]
-    with pytest.raises(ValueError, match="unknown task 'triviaqa'"):
-        normalize_tasks("swde,triviaqa")
+    assert "jrt_drop" not in normalize_tasks("all", "local") and "jrt_kv_retrieval" in normalize_tasks("all", "local")
+    assert normalize_tasks("jrt_recall", "hub") == ["jrt_" + t for t in TASK_NAMES if "kv_retrieval" not in t]
+    with pytest.raises(ValueError, match="unknown task 'wikipedia'"):
+        normalize_tasks("swde,wikipedia")
 
 
 def test_results_table():
@@ -157,33 +159,41 @@ def _run(model, tokenizer, data_dir, out, tasks="all", **kwargs):
                     max_gen_toks=MAX_GEN_TOKS, **kwargs)
 
 
+def _samples(out, task):
+    import gzip
+
+    with gzip.open(out / f"samples_{task}.jsonl.gz", "rt") as handle:
+        return [json.loads(line) for line in handle]
+
+
 def _check_outputs(summary, out, tasks):
     assert summary["tasks"] == tasks
     for task in tasks:
         assert 0.0 <= summary["contains"][task] <= 1.0
-        assert summary["n"][task] == LIMIT
+        assert summary["n"][task] == (2 if "kv_retrieval" in task else LIMIT)  # the fixture has 2 kv rows
     payload = json.loads((out / "results.json").read_text())
     assert set(payload["summary"]["contains"]) == set(tasks)
     table = (out / "table.md").read_text()
     assert "| **average**" in table and "JRT-Prompt (twice)" in table
     # lm-eval sent exactly the prompts jrt.tasks built, and scored with contains
-    rows = [json.loads(line) for line in (out / "samples_jrt_swde_twice.jsonl").read_text().splitlines()]
+    rows = _samples(out, "jrt_swde_twice")
     assert len(rows) == LIMIT
     for row in rows:
-        prompt = row["arguments"][0][0] if isinstance(row["arguments"][0], list) else row["arguments"]["gen_args_0"]["arg_0"]
-        assert prompt == row["doc"]["prompt"]
+        rec = row["lm_eval"] if summary["backend"] == "lm-eval" else {"doc": {"prompt": row["prompt"]},
+                                                                      "arguments": [[row["prompt"]]]}
+        args = rec["arguments"]
+        prompt = args[0][0] if isinstance(args, list) else args["gen_args_0"]["arg_0"]
+        assert prompt == rec["doc"]["prompt"] == row["prompt"]
         assert prompt.startswith("Information about ")
         assert row["contains"] in (0, 1)
 
 
 def test_end_to_end_jrt_tiny(tmp_path, recall_data_dir, gpt2_tokenizer_path):
-    pytest.importorskip("jrt.models", reason="jrt.models not available")
     summary = _run("jrt-tiny", gpt2_tokenizer_path, recall_data_dir, tmp_path)
-    _check_outputs(summary, tmp_path, ["jrt_" + t for t in TASK_NAMES])
+    _check_outputs(summary, tmp_path, normalize_tasks("all", "local"))
 
 
 def test_end_to_end_jrt_tiny_read2x_padding(tmp_path, recall_data_dir, gpt2_tokenizer_path):
-    pytest.importorskip("jrt.models", reason="jrt.models not available")
     summary = _run("jrt-tiny", gpt2_tokenizer_path, recall_data_dir, tmp_path, tasks="swde+",
                    prefix_fill="repeat")
     assert summary["prefix_fill"] == "repeat"
@@ -194,7 +204,7 @@ def test_end_to_end_jrt_tiny_read2x_padding(tmp_path, recall_data_dir, gpt2_toke
 def test_end_to_end_hf_models(name, tiny_hf_models, tmp_path, recall_data_dir):
     path = tiny_hf_models[name]
     summary = _run(path, path, recall_data_dir, tmp_path)  # tokenizer saved beside the model
-    _check_outputs(summary, tmp_path, ["jrt_" + t for t in TASK_NAMES])
+    _check_outputs(summary, tmp_path, normalize_tasks("all", "local"))
 
 
 def test_simple_evaluate_with_task_manager_metadata(tiny_hf_models, recall_data_dir):
@@ -218,8 +228,6 @@ def test_simple_evaluate_with_task_manager_metadata(tiny_hf_models, recall_data_
 @pytest.mark.parametrize("name", ["jrt-tiny", "llama", "mamba2"])
 def test_batched_generation_equals_one_at_a_time(name, tiny_hf_models, gpt2_tokenizer_path):
     """Left padding inside a batch (and to enc_length for JRT) must not change greedy outputs."""
-    if name == "jrt-tiny":
-        pytest.importorskip("jrt.models", reason="jrt.models not available")
     from jrt.eval.models import JRTLM
 
     model = name if name == "jrt-tiny" else str(tiny_hf_models[name])
@@ -284,9 +292,9 @@ def test_native_backend_matches_lm_eval(tiny_hf_models, tmp_path, recall_data_di
     assert via_lm_eval["backend"] == "lm-eval" and native["backend"] == "native"
     assert native["contains"] == via_lm_eval["contains"] and native["n"] == via_lm_eval["n"]
     for task in via_lm_eval["tasks"]:
-        ours = [json.loads(x) for x in (tmp_path / "native" / f"samples_{task}.jsonl").read_text().splitlines()]
-        theirs = [json.loads(x) for x in (tmp_path / "lm_eval" / f"samples_{task}.jsonl").read_text().splitlines()]
-        by_prompt = {row["doc"]["prompt"]: row["filtered_resps"][0] for row in theirs}
+        ours = _samples(tmp_path / "native", task)
+        theirs = _samples(tmp_path / "lm_eval", task)
+        by_prompt = {row["prompt"]: row["generation"] for row in theirs}
         assert len(ours) == len(theirs) == LIMIT
         for row in ours:
             assert by_prompt[row["prompt"]] == row["generation"]
@@ -307,5 +315,5 @@ def test_auto_backend_without_lm_eval(tiny_hf_models, tmp_path, recall_data_dir,
     assert summary["backend"] == "native"
     assert summary["n"] == {"jrt_nq": 2, "jrt_nq_twice": 2}
     assert (tmp_path / "table.md").exists()
-    row = json.loads((tmp_path / "samples_jrt_nq_twice.jsonl").read_text().splitlines()[0])
+    row = _samples(tmp_path, "jrt_nq_twice")[0]
     assert {"doc_id", "answers", "generation", "contains", "prompt_tail"} <= set(row) and "prompt" not in row

@@ -9,7 +9,9 @@ For JRT models ``model.generate`` further left-pads a prompt shorter than ``enc_
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -77,6 +79,11 @@ class Generator:
 
         if prefix_fill not in ("pad", "repeat"):
             raise ValueError(f"prefix_fill must be 'pad' or 'repeat', got {prefix_fill!r}")
+        from jrt.models import PRESET_NAMES
+
+        if str(pretrained) not in PRESET_NAMES and not Path(str(pretrained)).expanduser().exists():
+            raise FileNotFoundError(f"model path not found: {str(pretrained)!r} (nor a preset name: "
+                                    f"{', '.join(PRESET_NAMES)})")
         tok_source = str(tokenizer or pretrained)
         try:
             tok = AutoTokenizer.from_pretrained(tok_source)
@@ -97,6 +104,8 @@ class Generator:
         self.batch_size = int(batch_size)
         self.max_length = int(max_length) if max_length else _max_length_of(self.model.config)
         self.name = str(pretrained)
+        self.n_prompts = 0       # prompts generated for so far
+        self.n_truncated = 0     # of those, left-truncated to max_length - max_gen_toks tokens
 
     def n_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False, verbose=False))
@@ -109,6 +118,8 @@ class Generator:
             "is_jrt": self.is_jrt,
             "prefix_fill": self.prefix_fill if self.is_jrt else None,
             "max_length": self.max_length,
+            "n_prompts": self.n_prompts,
+            "n_truncated_prompts": self.n_truncated,
         }
 
     @torch.no_grad()
@@ -130,6 +141,15 @@ class Generator:
                                  add_special_tokens=False, verbose=False)
         finally:
             self.tokenizer.padding_side = old_side
+        lengths = enc["attention_mask"].sum(dim=1)
+        cut = int((lengths > max_ctx).sum())
+        self.n_prompts += len(prompts)
+        if cut:
+            self.n_truncated += cut
+            warnings.warn(f"{cut} of {len(prompts)} prompts (longest {int(lengths.max())} tokens) were "
+                          f"left-truncated to {max_ctx} tokens (max_length {self.max_length} - "
+                          f"{max_gen_toks} generated); {self.n_truncated} of {self.n_prompts} so far",
+                          stacklevel=2)
         input_ids = enc["input_ids"][:, -max_ctx:].to(self.device)           # [B, T] left-padded
         attention_mask = enc["attention_mask"][:, -max_ctx:].to(self.device)  # [B, T]
         kwargs: dict[str, Any] = dict(attention_mask=attention_mask, max_new_tokens=max_gen_toks,

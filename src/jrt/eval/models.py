@@ -36,6 +36,26 @@ class JRTLM(LM):
                                    max_length=int(max_length) if max_length else None)
         self.default_max_gen_toks = int(max_gen_toks)
 
+    @classmethod
+    def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None):
+        """lm-eval CLI construction: ``model_args`` win over the CLI's ``--device``/``--batch_size``
+        (lm-eval would otherwise pass ``device`` twice when model_args also name it)."""
+        from lm_eval.utils import simple_parse_args_string
+
+        args = simple_parse_args_string(arg_string or "")
+        for key, value in (additional_config or {}).items():
+            if value is not None and key not in args:
+                args[key] = value
+        return cls(**args)
+
+    @classmethod
+    def create_from_arg_obj(cls, arg_dict: dict, additional_config: dict | None = None):
+        args = dict(arg_dict or {})
+        for key, value in (additional_config or {}).items():
+            if value is not None and key not in args:
+                args[key] = value
+        return cls(**args)
+
     # -- passthroughs ----------------------------------------------------------------------
     @property
     def tokenizer(self):

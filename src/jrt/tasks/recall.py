@@ -1,37 +1,40 @@
 """Recall tasks on real documents: loaders, truncation around the answer, prompts, `contains`.
 
 Every task yields :class:`Example` records (``prompt``, ``answers``, ...). Task names: ``swde``,
-``fda``, ``squad``, ``nq``, ``kv_retrieval``, each also with ``_twice`` (JRT-Prompt, two passes).
-
-Data layout (``data_dir``, else ``$JRT_DATA_DIR``): docs/DATA.md.
+``fda``, ``squad``, ``nq``, ``triviaqa``, ``drop``, ``kv_retrieval``, each also with ``_twice``
+(JRT-Prompt, two passes). Records come from the local data layout or the paper's hub datasets
+(:mod:`jrt.tasks.sources`); prompts follow each official task file (:mod:`jrt.tasks.prompts`).
 """
 from __future__ import annotations
 
-import gzip
-import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+import random
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from jrt.env import data_root as resolve_data_dir
-from jrt.prompt import capitalize_key, clean_context, jrt_prompt, qa_cue
+from jrt.tasks.prompts import build_prompt
 from jrt.tasks.scoring import contains_score
+from jrt.tasks.sources import HUB_ONLY, LOCAL_ONLY, hub_records, local_records
 from jrt.tasks.truncation import as_tokenizer, find_anchor, truncate_around_answer
 
 __all__ = [
     "BASE_TASKS",
     "TASK_NAMES",
     "Example",
+    "SOURCES",
     "resolve_data_dir",
+    "resolve_source",
+    "stratified_by_document",
     "parse_task_name",
     "build_task",
     "iter_task",
     "evaluate",
 ]
 
-BASE_TASKS = ("swde", "fda", "squad", "nq", "kv_retrieval")
+BASE_TASKS = ("swde", "fda", "squad", "nq", "triviaqa", "drop", "kv_retrieval")
+SOURCES = ("local", "hub")
 TASK_NAMES = tuple(n for b in BASE_TASKS for n in (b, b + "_twice"))
 
 
@@ -53,28 +56,6 @@ class Example:
         return asdict(self)
 
 
-# ----------------------------------------------------------------------------- data location
-
-def _require(path: Path) -> Path:
-    if not path.exists():
-        raise FileNotFoundError(f"missing data file {str(path)!r} (docs/DATA.md gives the layout)")
-    return path
-
-
-def _read_jsonl(path: Path) -> Iterator[dict]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(_require(path), "rt", encoding="utf-8") as handle:
-        for line in handle:
-            line = line.strip()
-            if line:
-                yield json.loads(line)
-
-
-def _read_ids(path: Path) -> list[str]:
-    with open(_require(path), encoding="utf-8") as handle:
-        return [line.strip() for line in handle if line.strip()]
-
-
 # ----------------------------------------------------------------------------- task names
 
 def parse_task_name(name: str) -> tuple[str, int]:
@@ -90,79 +71,61 @@ def parse_task_name(name: str) -> tuple[str, int]:
     return name, passes
 
 
-# ----------------------------------------------------------------------------- raw records
-
-def _kv_records(data_dir: Path, which: str) -> Iterator[dict]:
-    """SWDE/FDA: one record per (held-out doc, key): only the docs listed in eval_doc_ids.txt."""
-    if which == "swde":
-        docs_path, kv_path, ids_path = "swde/swde_book_docs.jsonl.gz", "swde/swde_book_kv.jsonl.gz", "swde/eval_doc_ids.txt"
-    else:
-        docs_path, kv_path, ids_path = "fda/fda_docs.jsonl.gz", "fda/fda_kv.jsonl.gz", "fda/eval_doc_ids.txt"
-    eval_ids = _read_ids(data_dir / ids_path)
-    wanted = set(eval_ids)
-    kvs: dict[str, list[tuple[str, str]]] = {}
-    for row in _read_jsonl(data_dir / kv_path):
-        if row["doc_id"] in wanted:
-            kvs.setdefault(row["doc_id"], []).append((row["key"], row["value"]))
-    # stream the documents (file order), so that a `limit` stops reading early
-    seen = 0
-    for row in _read_jsonl(data_dir / docs_path):
-        if row["doc_id"] not in wanted:
-            continue
-        for key, value in kvs.get(row["doc_id"], []):
-            yield {"doc_id": row["doc_id"], "text": row["text"], "key": key, "value": value}
-        seen += 1
-        if seen == len(wanted):
-            break
-
-
-def _squad_records(data_dir: Path) -> Iterator[dict]:
-    for row in _read_jsonl(data_dir / "squad" / "squad_v2.0_dev.jsonl.gz"):
-        if row.get("is_impossible") or not row.get("answers"):
-            continue
-        yield {"doc_id": row["id"], "context": row["context"], "question": row["question"],
-               "answers": row["answers"]}
-
-
-def _nq_records(data_dir: Path) -> Iterator[dict]:
-    for i, row in enumerate(_read_jsonl(data_dir / "nq" / "nq_open_oracle.jsonl.gz")):
-        ctxs = row.get("ctxs") or []
-        gold = next((c for c in ctxs if c.get("isgold")), ctxs[0] if ctxs else None)
-        if gold is None:
-            continue
-        context = (gold.get("title", "") + "\n" + gold["text"]).strip()
-        yield {"doc_id": f"nq-{i:05d}", "context": context, "question": row["question"],
-               "answers": row["answers"]}
-
-
-def _kv_retrieval_records(data_dir: Path) -> Iterator[dict]:
-    for i, row in enumerate(_read_jsonl(data_dir / "kv_retrieval" / "kv-retrieval-75_keys.jsonl.gz")):
-        records = {k: v for k, v in row["ordered_kv_records"]}
-        context = "JSON data:\n" + json.dumps(records, indent=1)
-        yield {"doc_id": f"kv75-{i:04d}", "context": context,
-               "question": f'What is the value of key "{row["key"]}"?',
-               "answers": [row["value"]], "anchors": [row["key"], row["value"]]}
-
-
-def _dedup(strings: Sequence[str]) -> list[str]:
-    out: list[str] = []
-    for s in strings:
-        s = s.strip()
-        if s and s not in out:
-            out.append(s)
-    return out
-
-
 # ----------------------------------------------------------------------------- building examples
+
+def resolve_source(source: str | None, data_dir: str | os.PathLike | None = None) -> str:
+    """``"local"`` or ``"hub"``; ``None`` means local when a data root is given (argument or
+    ``$JRT_DATA_DIR``), else hub."""
+    if source is None:
+        return "local" if resolve_data_dir(data_dir, required=False) is not None else "hub"
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    return source
+
+
+def _records(base: str, source: str, data_dir, nq_size: int) -> Iterator[dict]:
+    if source == "local":
+        if base in HUB_ONLY:
+            raise ValueError(f"task {base!r} has no local data (only HazyResearch's processed rows): "
+                             "use source 'hub'")
+        return local_records(resolve_data_dir(data_dir), base)
+    if base in LOCAL_ONLY:
+        raise ValueError(f"task {base!r} has no hub dataset: use source 'local'")
+    return hub_records(base, resolve_data_dir(data_dir, required=False), nq_size=nq_size)
+
+
+def stratified_by_document(records: Sequence[dict], limit: int, seed: int = 0) -> list[dict]:
+    """``limit`` records spread over all documents: documents in a seeded random order, one record
+    per document per round (each document's records also shuffled), until ``limit`` are taken."""
+    rng = random.Random(seed)
+    by_doc: dict[str, list[dict]] = {}
+    for rec in records:
+        by_doc.setdefault(rec["doc_id"], []).append(rec)
+    docs = sorted(by_doc)
+    rng.shuffle(docs)
+    for doc in docs:
+        rng.shuffle(by_doc[doc])
+    picked: list[dict] = []
+    depth = 0
+    while len(picked) < limit and any(len(v) > depth for v in by_doc.values()):
+        for doc in docs:
+            if len(by_doc[doc]) > depth and len(picked) < limit:
+                picked.append(by_doc[doc][depth])
+        depth += 1
+    return picked
+
 
 def iter_task(name: str, tokenizer: Any, data_dir: str | os.PathLike | None = None,
               context_length: int = 1000, answer_length: int = 50, limit: int | None = None,
-              passes: int | None = None) -> Iterator[Example]:
-    """Yield the examples of task ``name`` (e.g. ``"swde"``, ``"fda_twice"``).
+              passes: int | None = None, source: str | None = None, nq_size: int = 1024,
+              seed: int = 0) -> Iterator[Example]:
+    """Yield the examples of task ``name`` (e.g. ``"swde"``, ``"fda_twice"``, ``"drop"``).
 
     The context is truncated (PAPER.md 1.3) in ``tokenizer``'s tokens *before* the prompt is
     built, so the default and twice prompts hold the same window. ``passes`` overrides the number
-    of copies (``_twice`` = 2; 3+ allowed). ``limit`` stops after that many examples.
+    of copies (``_twice`` = 2; 3+ allowed). ``source``: ``"local"`` data layout or ``"hub"``
+    datasets (:func:`resolve_source`). ``limit``: SWDE/FDA take ``limit`` (doc, attribute) pairs
+    stratified over all held-out documents with ``seed``; other tasks stop after ``limit``.
     """
     base, name_passes = parse_task_name(name)
     passes = name_passes if passes is None else passes
@@ -170,64 +133,37 @@ def iter_task(name: str, tokenizer: Any, data_dir: str | os.PathLike | None = No
         raise ValueError(f"passes must be >= 1, got {passes}")
     if limit is not None and limit <= 0:
         return
-    root = resolve_data_dir(data_dir)
+    source = resolve_source(source, data_dir)
     tok = as_tokenizer(tokenizer)
     task_label = base if passes == 1 else (base + "_twice" if passes == 2 else f"{base}_x{passes}")
+    records: Iterable[dict] = _records(base, source, data_dir, nq_size)
+    if base in ("swde", "fda") and limit is not None:
+        records = stratified_by_document(list(records), limit, seed)
     count = 0
     token_cache: dict[str, list[int]] = {}  # the last document's tokens (kv tasks: several keys per doc)
-
-    if base in ("swde", "fda"):
-        records: Iterator[dict] = _kv_records(root, base)
-    elif base == "squad":
-        records = _squad_records(root)
-    elif base == "nq":
-        records = _nq_records(root)
-    else:
-        records = _kv_retrieval_records(root)
-
     for rec in records:
-        if base in ("swde", "fda"):
-            raw = rec["text"]
-            key, value = rec["key"], rec["value"].strip()
-            answers = [value]
-            anchors = [key, value]
-            question = key
-        else:
-            raw = rec["context"]
-            answers = [a for a in _dedup(rec["answers"]) if len(a) > 1]
-            if not answers:
-                continue  # answers of <= 1 character drop the document (PAPER.md 1.3)
-            anchors = rec.get("anchors") or answers
-            question = rec["question"].strip()
-        text = raw.lstrip("\ufeff").strip()
-        if rec["doc_id"] not in token_cache:
+        text = rec["text"].lstrip("\ufeff").strip()
+        cache_key = rec["doc_id"] + "\0" + text[:64]
+        if cache_key not in token_cache:
             token_cache.clear()
-            token_cache[rec["doc_id"]] = tok.encode(text)
-        window = truncate_around_answer(text, anchors, tok, context_length, answer_length,
-                                        tokens=token_cache[rec["doc_id"]])
+            token_cache[cache_key] = tok.encode(text)
+        window = truncate_around_answer(text, rec["anchors"], tok, context_length, answer_length,
+                                        tokens=token_cache[cache_key])
         if window is None:
             continue
-        if base in ("swde", "fda"):
-            upper = capitalize_key(key)
-            context = clean_context(window.text, [key + ":"])
-            prompt = jrt_prompt(context, upper + ":",
-                                question=f"Information about {upper}." if passes > 1 else None,
-                                passes=passes)
-        else:
-            cue = qa_cue(question)
-            context = clean_context(window.text, [cue])
-            prompt = jrt_prompt(context, cue, question=question if passes > 1 else None, passes=passes)
+        context, prompt = build_prompt(rec, window.text, passes)
         yield Example(
             task=task_label,
             doc_id=rec["doc_id"],
             prompt=prompt,
-            answers=answers,
+            answers=list(rec["answers"]),
             context=context,
-            question=question,
+            question=rec["question"],
             passes=passes,
             n_context_tokens=window.n_tokens,
             anchor_found=window.anchor_found,
-            answer_in_window=any(find_anchor(context, [a]) >= 0 for a in answers),
+            answer_in_window=any(find_anchor(context, [a]) >= 0 for a in rec["answers"]),
+            extra={"source": source},
         )
         count += 1
         if limit is not None and count >= limit:

@@ -1,10 +1,11 @@
 """The paper's `contains` metric (PAPER.md 1.2)."""
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 
-__all__ = ["contains_score", "cut_generation"]
+__all__ = ["contains_score", "cut_generation", "wilson_interval"]
 
 
 def cut_generation(prediction: str, stop: str = "\n") -> str:
@@ -32,3 +33,14 @@ def contains_score(prediction: str, answers: str | Iterable[str], cut_at_newline
     return max(
         int(re.search(re.escape(answer), prediction, re.IGNORECASE) is not None) for answer in answers
     )
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score interval (95% by default) of a proportion ``successes / n``; (nan, nan) if n == 0."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)

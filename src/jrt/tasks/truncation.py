@@ -9,7 +9,8 @@
     window = decode(tokens[start:end])
 
 No match: the paper uses ``answer_pos = -1`` (so ``context[:-1]``), i.e. the tail of the document.
-An anchor of length <= 1 drops the document (``None`` is returned).
+An anchor of length <= 1 drops the document (``None`` is returned). No anchors at all (``[]``, the
+paper's ``answer_key=[]`` of TriviaQA and DROP) anchor at 0: the window is the document's start.
 """
 from __future__ import annotations
 
@@ -118,13 +119,13 @@ def truncate_around_answer(context: str, anchors: Sequence[str], tokenizer: Any,
         raise ValueError(
             f"context_length ({context_length}) must exceed answer_length ({answer_length})"
         )
-    if not anchors or any(a is None or len(a) <= 1 for a in anchors):
+    if anchors is None or any(a is None or len(a) <= 1 for a in anchors):
         return None
     tok = as_tokenizer(tokenizer)
     budget = context_length - answer_length
     text = context.strip()
     ids = list(tokens) if tokens is not None else tok.encode(text)
-    answer_pos = find_anchor(text, anchors)
+    answer_pos = find_anchor(text, anchors) if anchors else 0
     found = answer_pos >= 0
     answer_tok_pos = len(tok.encode(text[:answer_pos])) if answer_pos != 0 else 0
     start = max(0, answer_tok_pos - budget // 2)

@@ -7,7 +7,10 @@ TaskManager itself). Recognised keys:
 
     tokenizer       tokenizer folder/name used for truncation (else $JRT_TOKENIZER, else
                     model_args' `pretrained`): must be the evaluated model's tokenizer
-    data_dir        data root (else $JRT_DATA_DIR)
+    data_dir        data root (else $JRT_DATA_DIR); with source hub, where local mirrors live
+    source          local | hub (default: local when a data root is given, else hub)
+    nq_size         hub NQ rows: 512, 1024 (default) or 2048
+    seed            seed of the SWDE/FDA stratified sample under max_examples (default 0)
     context_length  default 1000 (else $JRT_CONTEXT_LENGTH)
     answer_length   default 50
     max_examples    stop building after this many documents (fast smoke runs; use with --limit)
@@ -54,9 +57,10 @@ def _build(task_name: str, **meta: Any):
     max_examples = meta.get("max_examples")
     max_examples = int(max_examples) if max_examples not in (None, "", 0, "0") else None
     rows = []
-    for ex in iter_task(task_name, tokenizer, data_dir=meta.get("data_dir"),
+    for ex in iter_task(task_name, tokenizer, data_dir=meta.get("data_dir") or None,
                         context_length=context_length, answer_length=answer_length,
-                        limit=max_examples):
+                        limit=max_examples, source=meta.get("source") or None,
+                        nq_size=int(meta.get("nq_size") or 1024), seed=int(meta.get("seed") or 0)):
         rows.append({
             "doc_id": ex.doc_id,
             "prompt": ex.prompt,
@@ -100,6 +104,22 @@ def nq(**meta):
 
 def nq_twice(**meta):
     return _build("nq_twice", **meta)
+
+
+def triviaqa(**meta):
+    return _build("triviaqa", **meta)
+
+
+def triviaqa_twice(**meta):
+    return _build("triviaqa_twice", **meta)
+
+
+def drop(**meta):
+    return _build("drop", **meta)
+
+
+def drop_twice(**meta):
+    return _build("drop_twice", **meta)
 
 
 def kv_retrieval(**meta):
