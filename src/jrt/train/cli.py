@@ -81,6 +81,11 @@ def register(subparsers) -> None:
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--no-final-model", action="store_true")
     t.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    t.add_argument("--recall-rows", type=float, default=None,
+                   help="fraction of training rows carrying a recall example whose prompt ends at the prefix "
+                        "length (data prepared with --recall-fraction; default 0.5 there, else 0)")
+    t.add_argument("--recall-probe", default=None,
+                   help="probe JSON (python -m jrt.train.probe build): teacher-forced answer accuracy at each eval")
     t.add_argument("--model-override", action="append", default=[],
                    help="KEY=JSON config override (e.g. num_hidden_layers=4), repeatable")
     t.set_defaults(func=_train)
@@ -147,7 +152,8 @@ def _train(args) -> int:
         eval_splits=tuple(s for s in args.eval_splits.split(",") if s), eval_from=args.eval_from,
         save_every=args.save_every, keep_last=args.keep_last, resume=args.resume, max_time=args.max_time,
         tensorboard=not args.no_tensorboard, progress=not args.no_progress,
-        save_final_model=not args.no_final_model, device=args.device, model_overrides=overrides)
+        save_final_model=not args.no_final_model, device=args.device, model_overrides=overrides,
+        recall_rows=args.recall_rows, recall_probe=args.recall_probe)
     try:
         cfg.validate()
         check_name(cfg.model)

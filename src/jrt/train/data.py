@@ -9,8 +9,11 @@ A prepared data directory holds, per split (``train``, ``val``, ``heldout``, ``w
     manifest.json         sources, tokenizer, counts, held-out ids excluded, recall settings, hashes
 
 Splits:
-  train      text documents of the chosen sources (held-out evaluation documents removed) plus, with
-             ``recall_fraction > 0``, recall-format examples; documents shuffled by ``seed``
+  train      text documents of the chosen sources (held-out evaluation documents removed), shuffled by
+             ``seed``
+  recall     with ``recall_fraction > 0``: counterfactual recall examples of training documents
+             (jrt.train.counterfactual), one per document, with ``recall.prompt_lengths.npy``; the
+             trainer splices them into training rows (`PackedSequences`, ``recall_rows``)
   val        a random ``val_fraction`` of the text documents (never in train): in-distribution ppl
   heldout    the held-out SWDE/FDA evaluation documents themselves (perplexity only, never trained)
   wikitext2  and any other ``eval_texts``: whole files as one document each (perplexity only)
@@ -35,7 +38,7 @@ import numpy as np
 
 from jrt.files import fsync_dir, save_npy_durably, sha256_file, write_text_durably
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: recall examples in their own split (counterfactual)
 DEFAULT_SOURCES = ("imdb", "swde", "fda", "fda_summaries")
 RECALL_SOURCES = ("swde_book_kv", "fda_kv")
 
@@ -305,17 +308,23 @@ def _encode(tokenizer, texts: list[str]) -> list[list[int]]:
 
 # ------------------------------------------------------------------------------------ recall mix
 
-def _recall_examples(data_root: Path, held: HeldOut, tokenizer, context_lengths: list[int],
-                     target_tokens: int, seed: int, writer: _StreamWriter, progress: bool,
-                     max_passes: int = 16, answer_length: int | None = None) -> dict:
-    """Append recall-format examples (training documents only) until ``target_tokens`` are written."""
+def _recall_split(tmp: Path, data_root: Path, held: HeldOut, tokenizer, context_lengths: list[int],
+                  target_tokens: int, seed: int, dtype, progress: bool, max_passes: int = 64,
+                  answer_length: int | None = None) -> tuple[dict, dict]:
+    """The ``recall`` split: counterfactual recall examples of training documents (jrt.train.counterfactual).
+
+    One example per document per line of ``recall.bin``: prompt tokens, target tokens, EOS; the
+    prompt's length is in ``recall.prompt_lengths.npy`` (the trainer aligns the prompt's end with the
+    prefix boundary). Passes over the documents (one context length each, cycled) until
+    ``target_tokens`` are written; every pass draws new substitutes.
+    """
     from tqdm.auto import tqdm
 
-    from .recall_format import ANSWER_LENGTH, RecallBuilder, truncation_source
+    from .counterfactual import ANSWER_LENGTH, TEMPLATES, CounterfactualBuilder, value_pools
 
     eos = tokenizer.eos_token_id
     answer_length = ANSWER_LENGTH if answer_length is None else answer_length
-    families = []  # (kv source, docs source, {doc_id: [(key, value)]}, {doc_id: text})
+    families = []  # (kv source, {doc_id: [(key, value)]}, {doc_id: text}, value pools)
     excluded_kv = 0
     for kv_src, doc_src in (("swde_book_kv", "swde"), ("fda_kv", "fda")):
         kv_path = data_root / SOURCE_FILES[kv_src]
@@ -329,46 +338,50 @@ def _recall_examples(data_root: Path, held: HeldOut, tokenizer, context_lengths:
                 excluded_kv += 1
                 continue
             kvs.setdefault(row["doc_id"], []).append((row["key"], row["value"]))
-        texts = {r["doc_id"]: r["text"] for r in _read_jsonl(doc_path)
+        texts = {r["doc_id"]: r["text"].lstrip("\ufeff").strip() for r in _read_jsonl(doc_path)
                  if r["doc_id"] in kvs and not held.excludes(doc_src, r["doc_id"])}
-        families.append((kv_src, kvs, texts))
-    units = [(fam, doc_id) for fam, (_, kvs, texts) in enumerate(families)
-             for doc_id in sorted(kvs) if doc_id in texts]
+        families.append((kv_src, kvs, texts, value_pools({d: kvs[d] for d in texts})))
+    units = [(fam, doc_id) for fam, (_, kvs, texts, _) in enumerate(families) for doc_id in sorted(texts)]
     if not units:
         raise DataError("empty corpus: no training documents with key-value annotations for the recall mix")
+    doc_tokens: dict[tuple[int, str], list[int]] = {}
     rng = np.random.default_rng([seed, 7])
-    written = 0
-    n_examples = 0
-    per_source = {kv_src: 0 for kv_src, _, _ in families}
+    writer = _StreamWriter(tmp / "recall.bin", dtype)
+    prompt_lengths, per_source, per_template = [], {f[0]: 0 for f in families}, [0] * len(TEMPLATES)
     passes = 0
     bar = tqdm(total=target_tokens, desc="recall examples", unit="tok", disable=not progress)
-    while written < target_tokens and passes < max_passes:
+    while writer.n_tokens < target_tokens and passes < max_passes:
         ctx_len = context_lengths[passes % len(context_lengths)]
-        builder = RecallBuilder(tokenizer, ctx_len, answer_length)
-        order = rng.permutation(len(units))
-        for u in order:
+        builders = [CounterfactualBuilder(tokenizer, f[3], ctx_len, answer_length) for f in families]
+        for u in rng.permutation(len(units)):
             fam, doc_id = units[u]
-            kv_src, kvs, texts = families[fam]
-            text = texts[doc_id]
-            exs = builder.examples(doc_id, text, kvs[doc_id])
+            kv_src, kvs, texts, _ = families[fam]
+            if (fam, doc_id) not in doc_tokens:
+                doc_tokens[(fam, doc_id)] = _encode(tokenizer, [texts[doc_id]])[0]
+            exs = builders[fam].examples(kv_src, doc_id, texts[doc_id], kvs[doc_id], doc_tokens[(fam, doc_id)], rng)
             if not exs:
                 continue
-            for e, ids in zip(exs, _encode(tokenizer, [e.text for e in exs])):
-                ids = ids + [eos]
-                writer.add(f"recall/{kv_src}/{doc_id}/{e.key}/{ctx_len}", ids)
-                written += len(ids)
-                n_examples += 1
+            prompts = _encode(tokenizer, [e.prompt for e in exs])
+            targets = _encode(tokenizer, [e.target for e in exs])
+            for e, p_ids, t_ids in zip(exs, prompts, targets):
+                writer.add(e.name, p_ids + t_ids + [eos])
+                prompt_lengths.append(len(p_ids))
                 per_source[kv_src] += 1
-                bar.update(len(ids))
-            if written >= target_tokens:
+                per_template[e.template] += 1
+                bar.update(len(p_ids) + len(t_ids) + 1)
+            if writer.n_tokens >= target_tokens:
                 break
         passes += 1
     bar.close()
-    return {"examples": n_examples, "tokens": written, "passes": passes,
+    split = _finish_split(tmp, "recall", writer, None)
+    np.save(tmp / "recall.prompt_lengths.npy", np.asarray(prompt_lengths, dtype=np.int32))
+    info = {"examples": len(prompt_lengths), "tokens": writer.n_tokens, "passes": passes,
             "context_lengths": context_lengths, "answer_length": answer_length, "per_source": per_source,
+            "per_template": per_template, "templates": [t for _, t in TEMPLATES],
             "annotations_excluded_heldout": excluded_kv,
-            "truncation": truncation_source(),
-            "format": "\"{ctx}. {Key}:\" + \" {value}\\n\""}
+            "format": "counterfactual: each value replaced by another training document's value of the same "
+                      "attribute (jrt.train.counterfactual)"}
+    return split, info
 
 
 # ------------------------------------------------------------------------------------- prepare
@@ -465,14 +478,15 @@ def prepare_data(out: str | os.PathLike, tokenizer_path, data_root=None, sources
         roff = raw.offsets
         for d in np.sort(train_docs):
             train_w.add(raw.ids[d], raw_tokens[roff[d]:roff[d + 1]])
-        recall_info = None
-        if recall_fraction > 0:
-            target = int(round(recall_fraction / (1.0 - recall_fraction) * train_text_tokens))
-            recall_info = _recall_examples(data_root, held, tokenizer, list(recall_context_lengths),
-                                           target, seed, train_w, progress)
         n_train = len(train_w.ids)
         order = np.random.default_rng([seed, 1]).permutation(n_train)
         splits = {"train": _finish_split(tmp, "train", train_w, order)}
+        recall_info = None
+        if recall_fraction > 0:
+            target = int(round(recall_fraction / (1.0 - recall_fraction) * train_text_tokens))
+            splits["recall"], recall_info = _recall_split(tmp, data_root, held, tokenizer,
+                                                          list(recall_context_lengths), target, seed, dtype,
+                                                          progress)
 
         val_w = _StreamWriter(tmp / "raw_val.bin", dtype)
         for d in np.sort(val_docs):
@@ -634,3 +648,70 @@ class PackedSequences:
 
     def batch(self, sample_indices) -> np.ndarray:
         return np.stack([self.get(k) for k in sample_indices])  # [B, L + 1]
+
+
+# low-discrepancy rule for which samples are recall rows: the golden ratio spreads them evenly
+_GOLDEN = 0.6180339887498949
+
+
+class MixedSequences(PackedSequences):
+    """Text rows with recall rows spliced in, the recall prompt ending exactly at ``align_at``.
+
+    Sample ``k`` is a recall row when ``frac(k * golden) < recall_rows`` (a fixed, evenly spread
+    set of sample indices; the same for every model and process layout). A recall row is the text
+    row sample ``k`` would have been, with one recall example written over it so that its prompt
+    ends at position ``align_at`` and its answer follows::
+
+        [text ..., EOS, prompt (ends at align_at), answer, EOS, text ...]
+
+    With ``align_at`` = the JRT prefix length, JRT-RNN reads the whole document and question
+    non-causally and predicts the answer at its first causal positions, as at evaluation; for the
+    other models it is one more position in the row. A prompt longer than ``align_at`` starts the row.
+    """
+
+    def __init__(self, split: TokenSplit, recall: TokenSplit, seq_len: int, align_at: int, recall_rows: float,
+                 seed: int = 1111, shuffle: bool = True):
+        super().__init__(split, seq_len, seed, shuffle)
+        if not 0.0 <= recall_rows <= 1.0:
+            raise DataError(f"recall_rows must be in [0, 1], got {recall_rows}")
+        if not 1 <= align_at <= seq_len:
+            raise DataError(f"align_at must be in [1, seq_len={seq_len}], got {align_at}")
+        self.recall = recall
+        self.recall_rows = float(recall_rows)
+        self.align_at = int(align_at)
+        self.prompt_lengths = np.load(recall.dir / "recall.prompt_lengths.npy")
+        self.n_examples = len(recall.offsets) - 1
+        if self.n_examples < 1 or len(self.prompt_lengths) != self.n_examples:
+            raise DataError(f"{recall.dir}: recall split has {self.n_examples} examples and "
+                            f"{len(self.prompt_lengths)} prompt lengths")
+        self._rperm_epoch, self._rperm = -1, None
+
+    def is_recall(self, k: int) -> bool:
+        return (int(k) * _GOLDEN) % 1.0 < self.recall_rows
+
+    def example_index(self, k: int) -> int:
+        epoch, i = divmod(int(k), self.n_examples)
+        if epoch != self._rperm_epoch:
+            self._rperm = np.random.default_rng([self.seed, 11, epoch]).permutation(self.n_examples)
+            self._rperm_epoch = epoch
+        return int(self._rperm[i])
+
+    def get(self, k: int) -> np.ndarray:
+        row = super().get(k)
+        if not self.is_recall(k):
+            return row
+        e = self.example_index(k)
+        ex = np.asarray(self.recall.tokens[self.recall.offsets[e]:self.recall.offsets[e + 1]], dtype=np.int64)
+        start = max(0, self.align_at - int(self.prompt_lengths[e]))
+        if start > 0:   # an EOS marks the end of the text before the example
+            row[start - 1] = self.split.eos_token_id
+        end = min(len(row), start + len(ex))
+        row[start:end] = ex[:end - start]
+        return row
+
+    def recall_example_at(self, k: int) -> tuple[int, int] | None:
+        """(example index, position of its first answer token) of sample k, None for a text row."""
+        if not self.is_recall(k):
+            return None
+        e = self.example_index(k)
+        return e, max(0, self.align_at - int(self.prompt_lengths[e])) + int(self.prompt_lengths[e])

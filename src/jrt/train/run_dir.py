@@ -19,7 +19,7 @@ from pathlib import Path
 from jrt.files import atomic_write_text
 
 # what must be the same for a resumed run to be the run it continues (trainer_state.json keys)
-RESUME_KEYS = ("model", "objective", "prefix", "seed", "data_manifest_hash", "global_batch", "seq_len",
+RESUME_KEYS = ("model", "objective", "prefix", "recall_rows", "seed", "data_manifest_hash", "global_batch", "seq_len",
                "total_steps", "lr", "min_lr", "warmup")
 
 

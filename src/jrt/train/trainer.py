@@ -31,7 +31,7 @@ import torch
 from jrt.baselines import build_by_name, decode_state_bytes
 
 from .checkpoint import clean_stale_tmp, latest_valid_checkpoint, load_checkpoint, save_checkpoint, verify_checkpoint
-from .data import PackedSequences, TokenSplit
+from .data import MixedSequences, PackedSequences, TokenSplit
 from .distributed import (
     Dist,
     full_model_state,
@@ -47,6 +47,7 @@ from .evaluate import evaluate_perplexity
 from .logger import JSONLLogger
 from .objective import compute_loss, jrt_counts, mlm_mask_for_samples, ntp_counts
 from .optim import build_optimizer, build_schedule
+from .probe import score_probe
 from .run_dir import RunDirError, RunDirLock, check_resume, copy_tokenizer, has_run, truncate_log
 
 
@@ -89,6 +90,9 @@ class TrainConfig:
     save_final_model: bool = True
     device: str = "auto"
     model_overrides: dict = field(default_factory=dict)
+    recall_rows: float | None = None  # fraction of rows carrying a recall example (data with a recall
+                                      # split; default 0.5 there), the prompt ending at the prefix length
+    recall_probe: str | None = None   # JSON from `jrt.train.probe.build_probe`: answer accuracy at each eval
 
     def validate(self) -> None:
         """ValueError naming the setting and its valid range, before anything is built or written."""
@@ -113,6 +117,10 @@ class TrainConfig:
             raise ValueError("--weight-decay and --grad-clip must be >= 0")
         if self.max_time is not None and self.max_time < 0:
             raise ValueError(f"--max-time must be >= 0, got {self.max_time}")
+        if self.recall_rows is not None and not 0 <= self.recall_rows <= 1:
+            raise ValueError(f"--recall-rows must be in [0, 1], got {self.recall_rows}")
+        if self.recall_probe is not None and not Path(self.recall_probe).is_file():
+            raise ValueError(f"--recall-probe: no such file {self.recall_probe}")
         if self.objective not in ("auto", "jrt", "ntp"):
             raise ValueError(f"--objective must be auto, jrt or ntp, got {self.objective!r}")
         if self.resume not in (None, "auto") and not Path(self.resume).is_dir():
@@ -154,6 +162,7 @@ class Run:
     def identity(self) -> dict:
         """What makes a checkpoint belong to this run (run_dir.RESUME_KEYS)."""
         return {"model": self.cfg.model, "objective": self.objective, "prefix": self.enc_length,
+                "recall_rows": getattr(self.data, "recall_rows", 0.0),
                 "seed": self.cfg.seed, "data_manifest_hash": self.train_split.manifest.get("hash"),
                 "global_batch": self.global_batch, "seq_len": self.cfg.seq_len, "total_steps": self.total_steps,
                 "lr": self.cfg.lr, "min_lr": self.cfg.min_lr, "warmup": self.warmup}
@@ -222,10 +231,10 @@ def build(cfg: TrainConfig, dist: Dist) -> Run:
     """Data, model, optimiser and schedule of a run at step 0."""
     seed_everything(cfg.seed)
     train_split = TokenSplit(cfg.data, "train")
-    data = PackedSequences(train_split, cfg.seq_len, seed=cfg.seed)
     model, info = build_by_name(cfg.model, train_split.vocab_size, cfg.seq_len, cfg.enc_length, cfg.model_overrides)
     objective = info["default_objective"] if cfg.objective == "auto" else cfg.objective
     enc_length = min(cfg.enc_length or info.get("enc_length") or cfg.seq_len // 2, cfg.seq_len)
+    data = _training_rows(cfg, train_split, enc_length, dist)
     mask_id = info.get("mask_token_id")
     if objective == "jrt" and mask_id is None:
         mask_id = int(model.config.vocab_size) - 1  # a padding slot beyond the tokenizer
@@ -252,6 +261,18 @@ def build(cfg: TrainConfig, dist: Dist) -> Run:
         torch.backends.cudnn.allow_tf32 = True
     return Run(cfg, dist, Path(cfg.out), model, info, optimizer, schedule, data, train_split, objective,
                enc_length, mask_id, global_batch, total_steps, warmup, use_bf16)
+
+
+def _training_rows(cfg: TrainConfig, train_split: TokenSplit, enc_length: int, dist: Dist) -> PackedSequences:
+    """Text rows, with the data's recall examples spliced in (prompt ending at the prefix length) if it has them."""
+    has_recall = "recall" in train_split.manifest["splits"]
+    rows = cfg.recall_rows if cfg.recall_rows is not None else (0.5 if has_recall else 0.0)
+    if rows > 0 and not has_recall:
+        raise ValueError(f"--recall-rows {rows}: {cfg.data} has no recall split (prepare it with --recall-fraction)")
+    if rows == 0:
+        return PackedSequences(train_split, cfg.seq_len, seed=cfg.seed)
+    _say(dist)(f"[train] {rows:.0%} of rows carry a recall example, its prompt ending at position {enc_length}")
+    return MixedSequences(train_split, TokenSplit(cfg.data, "recall"), cfg.seq_len, enc_length, rows, seed=cfg.seed)
 
 
 def _resume(run: Run, path: Path) -> None:
@@ -325,12 +346,20 @@ def train_step(run: Run) -> dict:
     return record
 
 
-def evaluate(run: Run, splits: dict[str, TokenSplit]) -> dict:
+def evaluate(run: Run, splits: dict[str, TokenSplit], probe: dict | None = None) -> dict:
+    """Perplexity on each split; with a recall probe, its teacher-forced answer accuracy as well."""
     eval_from = run.cfg.eval_from if run.cfg.eval_from is not None else run.enc_length
-    return {name: evaluate_perplexity(run.model, split, run.cfg.seq_len, eval_from, run.cfg.eval_tokens,
-                                      run.cfg.micro_batch_size, run.dist, run.autocast,
-                                      report_all_positions=run.objective != "jrt")
-            for name, split in splits.items()}
+    out = {name: evaluate_perplexity(run.model, split, run.cfg.seq_len, eval_from, run.cfg.eval_tokens,
+                                     run.cfg.micro_batch_size, run.dist, run.autocast,
+                                     report_all_positions=run.objective != "jrt")
+           for name, split in splits.items()}
+    if probe is not None:
+        # every rank runs it (FSDP needs all shards); DDP's wrapper is bypassed (its forward syncs buffers)
+        model = run.model if run.dist.kind == "fsdp" else unwrap(run.model)
+        jrt_prefix = run.enc_length if run.objective == "jrt" else None
+        out["recall_probe"] = score_probe(model, probe, run.dist.device, run.autocast, jrt_prefix,
+                                          batch_size=run.cfg.micro_batch_size)
+    return out
 
 
 def checkpoint(run: Run, t_start: float) -> None:
@@ -386,6 +415,7 @@ def _loop(run: Run) -> dict:
     if dist.main and run.step == 0:
         _write_run_config(run)
     eval_sets = _eval_splits(cfg)
+    probe = json.loads(Path(cfg.recall_probe).read_text()) if cfg.recall_probe else None
     run.model.train()
     t_start = t_log = time.time()
     tokens_since_log = tokens_this_process = 0
@@ -411,7 +441,7 @@ def _loop(run: Run) -> dict:
         last = record
         if cfg.eval_every and run.step % cfg.eval_every == 0 and run.step != run.total_steps:
             logger.log({"kind": "eval", "step": run.step, "tokens": run.samples * cfg.seq_len,
-                        **evaluate(run, eval_sets)})
+                        **evaluate(run, eval_sets, probe)})
         if _over_time(run, t_start):
             stopped_by_time = True
             say(f"[train] --max-time {cfg.max_time}s reached at step {run.step}")
@@ -426,7 +456,7 @@ def _loop(run: Run) -> dict:
     train_seconds = time.time() - t_start
     if not stopped_by_time and cfg.save_every and run.step % cfg.save_every != 0:
         checkpoint(run, t_start)
-    final_eval = evaluate(run, eval_sets)
+    final_eval = evaluate(run, eval_sets, probe)
     logger.log({"kind": "eval", "step": run.step, "tokens": run.samples * cfg.seq_len, **final_eval})
     summary = _summary(run, last, final_eval, train_seconds, tokens_this_process, stopped_by_time)
     if cfg.save_final_model:

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Lab packer for scripts/copy_recall.py (docs/RESULTS.md section 3) on one borrowed GPU.
+#
+# Here, once: copy the raw data the run needs into .gpu_data/raw (git-ignored, < 64 MiB: six IMDB
+# shards, WikiText-2 test, SWDE, FDA documents + annotations + held-out ids, the GPT-2 tokenizer)
+# and the flash-linear-attention wheel into .whl/ (Mamba2's scan kernel).
+#
+# Device calls (carry [".gpu_data", ".whl"]), back to back on one warm machine:
+#   bash lab/device/copy_recall.sh start        # install the wheel, start the job detached (bg.sh)
+#   bash lab/device/copy_recall.sh wait         # up to 560 s; packs $R into $OUT/copy.tgz
+# The job: prepare (tokens, counterfactual recall split, probe) -> train the models side by side
+# -> evaluate; small results are copied into $R after each stage so every `wait` brings them back.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+PY=${PY:-python3}
+TOKENS=${TOKENS:-120e6}
+MAX_TIME=${MAX_TIME:-900}
+MODE=${1:-start}
+
+collect() {  # small results into $R (bg.sh packs it at every wait)
+  W=runs/copy
+  mkdir -p "$R/runs" "$R/eval"
+  cp "$W/data/manifest.json" "$R/data_manifest.json" 2>/dev/null || true
+  for d in "$W"/runs/*/; do
+    [ -d "$d" ] || continue
+    n=$(basename "$d"); mkdir -p "$R/runs/$n"
+    cp "$d"/log.jsonl "$d"/summary.json "$d"/run_config.json "$R/runs/$n/" 2>/dev/null || true
+    tail -c 4000 "$W/runs/$n.log" > "$R/runs/$n/train_tail.log" 2>/dev/null || true
+  done
+  if [ -d "$W/eval" ]; then
+    (cd "$W/eval" && find . -name "results.json" -o -name "*.jsonl.gz" -o -name "table.md" | tar cf - -T -) \
+      | tar xf - -C "$R/eval"
+  fi
+}
+
+case $MODE in
+start)
+  $PY -m pip install --no-deps -q .whl/*.whl 2>&1 | tail -1 || true
+  nvidia-smi --query-gpu=name,memory.total --format=csv
+  bash lab/device/bg.sh start copy bash lab/device/copy_recall.sh job
+  sleep ${START_WAIT:-240}
+  tail -n 30 /tmp/bg/copy/job.log
+  ;;
+job)
+  W=runs/copy; ROOT=.gpu_data/raw
+  { nvidia-smi; $PY -c "import torch, triton, transformers; print(torch.__version__, triton.__version__, transformers.__version__)"; date -u; } > "$R/env.txt" 2>&1
+  t0=$(date +%s)
+  [ -f "$W/probe.json" ] || $PY scripts/copy_recall.py prepare --data-root "$ROOT" --work "$W"
+  echo "prepare: $(( $(date +%s) - t0 )) s"; cp "$W/probe.json" "$R/" ; collect
+  ( while sleep 60; do collect; done ) & COLLECTOR=$!
+  $PY scripts/copy_recall.py train --work "$W" --tokens "$TOKENS" --max-time "$MAX_TIME" || echo "train failed"
+  echo "train done: $(( $(date +%s) - t0 )) s"; collect
+  $PY scripts/copy_recall.py eval --work "$W" --data-root "$ROOT" --limit "${EVAL_LIMIT:-300}" || echo "eval failed"
+  echo "eval done: $(( $(date +%s) - t0 )) s"
+  kill $COLLECTOR 2>/dev/null || true
+  collect
+  ;;
+wait)
+  bash lab/device/bg.sh wait copy "${WAIT:-560}"
+  tail -n 40 /tmp/bg/copy/job.log
+  for f in runs/copy/runs/*.log; do echo "== $f"; tail -n 2 "$f" | cut -c1-300; done 2>/dev/null || true
+  ;;
+*) echo "usage: copy_recall.sh start|wait" >&2; exit 2 ;;
+esac

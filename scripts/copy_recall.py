@@ -1,0 +1,159 @@
+"""Real-document recall that measures copying: the equal-token comparison of docs/RESULTS.md section 3.
+
+Runs on any CUDA machine with a copy of the data (IMDB, SWDE, FDA with their held-out id lists):
+
+    python scripts/copy_recall.py prepare --data-root ROOT --work W      # tokens + counterfactual recall + probe
+    python scripts/copy_recall.py train   --work W --tokens 120e6         # the models side by side on one GPU
+    python scripts/copy_recall.py eval    --work W --data-root ROOT       # default / twice / read-2x, 3 windows
+    python scripts/copy_recall.py report  --work W --out results/copy_recall   # tables + learning-curve plot
+
+`train` starts one `jrt train` process per model on the same GPU (same data order, same seed, same
+token count: small models leave most of an H200 idle alone, so side by side is faster overall) and
+waits for all; each logs the recall probe (jrt.train.probe) at every evaluation: the learning curves.
+`eval` runs `jrt eval` on every final model with the copy-required tag against the exact training text.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MODELS = ("hf-llama:small", "based-small", "jrt-small", "hf-mamba2:small")
+WINDOWS = (1000, 512, 256)
+TASKS = ("swde", "fda", "swde_twice", "fda_twice")
+
+
+def _run(cmd: list[str], log: Path | None = None) -> None:
+    print("+", " ".join(cmd), file=sys.stderr, flush=True)
+    if log is None:
+        subprocess.run(cmd, check=True)
+        return
+    with open(log, "a") as f:
+        subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT)
+
+
+def prepare(args) -> None:
+    work = Path(args.work)
+    data = work / "data"
+    _run([sys.executable, "-m", "jrt.cli", "prepare-data", "--out", str(data), "--data-root", args.data_root,
+          "--tokenizer", args.tokenizer, "--sources", args.sources, "--recall-fraction", str(args.recall_fraction),
+          "--recall-context-lengths", args.recall_context_lengths, "--seed", str(args.seed), "--overwrite"])
+    _run([sys.executable, "-m", "jrt.train.probe", "build", "--data", str(data), "--data-root", args.data_root,
+          "--out", str(work / "probe.json"), "--windows", ",".join(map(str, WINDOWS)),
+          "--per-task", str(args.probe_per_task)])
+
+
+def _safe(model: str) -> str:
+    return model.replace(":", "_")
+
+
+def train(args) -> None:
+    work = Path(args.work)
+    data = work / "data"
+    procs = {}
+    for model in args.models.split(","):
+        out = work / "runs" / _safe(model)
+        steps = int(float(args.tokens)) // (args.micro_batch_size * args.seq_len)
+        cmd = [sys.executable, "-m", "jrt.train.cli", "train", "--data", str(data), "--out", str(out),
+               "--model", model, "--seq-len", str(args.seq_len), "--micro-batch-size", str(args.micro_batch_size),
+               "--max-steps", str(steps), "--lr", str(args.lr), "--seed", str(args.seed),
+               "--eval-every", str(max(1, steps // args.curve_points)), "--eval-tokens", str(args.eval_tokens),
+               "--eval-splits", "val,heldout", "--recall-probe", str(work / "probe.json"),
+               "--log-every", "20", "--no-progress", "--no-tensorboard"]
+        if args.max_time:
+            cmd += ["--max-time", str(args.max_time)]
+        (work / "runs").mkdir(parents=True, exist_ok=True)
+        log = open(work / "runs" / f"{_safe(model)}.log", "a")
+        print("+", " ".join(cmd), file=sys.stderr, flush=True)
+        procs[model] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    failed = []
+    for model, proc in procs.items():
+        if proc.wait() != 0:
+            failed.append(model)
+    if failed:
+        raise SystemExit(f"training failed for {failed}: see {work}/runs/*.log")
+
+
+def evaluate(args) -> None:
+    """Every model x window x {default, twice} (+ JRT-RNN read-2x), several models side by side."""
+    work = Path(args.work)
+    corpus = work / "data" / "training_text.txt.gz"
+    jobs = []
+    for model in args.models.split(","):
+        final = work / "runs" / _safe(model) / "final_model"
+        fills = ("pad", "repeat") if model.startswith("jrt") else ("pad",)
+        for window in WINDOWS:
+            for fill in fills:
+                out = work / "eval" / _safe(model) / f"w{window}_{fill}"
+                cmd = [sys.executable, "-m", "jrt.cli", "eval", "--model", str(final), "--tasks", ",".join(TASKS),
+                       "--context-length", str(window), "--limit", str(args.limit), "--seed", "0",
+                       "--batch-size", str(args.batch_size), "--data-dir", args.data_root, "--source", "local",
+                       "--train-corpus", str(corpus), "--prefix-fill", fill, "--backend", "native",
+                       "--dtype", "bfloat16", "--out", str(out), "--overwrite"]
+                jobs.append((model, cmd))
+    running: list[subprocess.Popen] = []
+    for _, cmd in jobs:
+        while len(running) >= args.parallel:
+            running = [p for p in running if p.poll() is None]
+            time.sleep(1)
+        print("+", " ".join(cmd), file=sys.stderr, flush=True)
+        running.append(subprocess.Popen(cmd))
+    codes = [p.wait() for p in running]
+    if any(codes):
+        raise SystemExit(f"{sum(c != 0 for c in codes)} evaluations failed")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], epilog=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("prepare", help="tokenize the corpus with counterfactual recall examples; build the probe")
+    p.add_argument("--data-root", required=True)
+    p.add_argument("--work", required=True)
+    p.add_argument("--tokenizer", default=None, help="default: <data-root>/tokenizers/gpt2")
+    p.add_argument("--sources", default="imdb,swde,fda")
+    p.add_argument("--recall-fraction", type=float, default=0.3)
+    p.add_argument("--recall-context-lengths", default="256,512,1000")
+    p.add_argument("--probe-per-task", type=int, default=48)
+    p.add_argument("--seed", type=int, default=1111)
+    t = sub.add_parser("train", help="train the models side by side on one GPU (equal tokens, same data order)")
+    t.add_argument("--work", required=True)
+    t.add_argument("--models", default=",".join(MODELS))
+    t.add_argument("--tokens", default="120e6", help="tokens per model")
+    t.add_argument("--seq-len", type=int, default=2048)
+    t.add_argument("--micro-batch-size", type=int, default=16)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--seed", type=int, default=1111)
+    t.add_argument("--curve-points", type=int, default=8, help="probe evaluations over the run")
+    t.add_argument("--eval-tokens", type=int, default=131072)
+    t.add_argument("--max-time", type=float, default=None, help="safety stop per model, seconds")
+    e = sub.add_parser("eval", help="jrt eval of every final model (default/twice/read-2x x windows)")
+    e.add_argument("--work", required=True)
+    e.add_argument("--data-root", required=True)
+    e.add_argument("--models", default=",".join(MODELS))
+    e.add_argument("--limit", type=int, default=300)
+    e.add_argument("--batch-size", type=int, default=32)
+    e.add_argument("--parallel", type=int, default=4)
+    r = sub.add_parser("report", help="tables and learning curves from a work folder or committed results")
+    r.add_argument("--work", required=True)
+    r.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    if args.command == "prepare":
+        args.tokenizer = args.tokenizer or os.path.join(args.data_root, "tokenizers", "gpt2")
+        prepare(args)
+    elif args.command == "train":
+        train(args)
+    elif args.command == "eval":
+        evaluate(args)
+    else:
+        from copy_recall_report import report
+
+        report(Path(args.work), Path(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
