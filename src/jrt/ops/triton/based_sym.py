@@ -1,6 +1,9 @@
-"""Experimental causal Based forward that uses the symmetry of the quadratic Taylor features.
+"""The symmetric causal Based forward: the quadratic Taylor features counted once per unordered pair.
 
-Not wired into jrt.ops.based's dispatch: call `based_fwd_sym` directly (forward only, no autograd).
+The forward of Based, PLA and JRT-Prompt when kernel="sym" (the default, _configs.DEFAULT_KERNEL):
+based_chunk.BasedChunkFunction calls `sym_forward`, which returns what the full kernel's forward
+returns (outputs, den + eps per position, per-segment initial states), so the backward kernels of
+based_chunk serve both. `based_fwd_sym` is the same forward without autograd (tests, benchmarks).
 
 The quadratic part of phi(q).phi(k) is vec(qq^T).vec(kk^T) = (q.k)^2, and vec(kk^T) has only
 F(F+1)/2 distinct entries. Split the features into a low half L = [0, FL) and a high half
@@ -30,8 +33,8 @@ the output: phi(q) is symmetric); at store, the antisymmetric part of the initia
 back, so the returned state is S0 + (sum of phi(k) v^T) exactly, as the naive reference returns it.
 
 The kernel walks a whole sequence per program, grid (D / BD, B*H); when B*H is too small to fill
-the GPU, the launcher first splits T into segments (`segments=`, below) and runs them as extra
-batch rows. TRANS_OUT computes o^T = A^T phi(q)^T so that the state is the A operand of the
+the GPU, or under the chunk-parallel schedule, the launcher first splits T into segments and runs
+them as extra batch rows (`sym_forward`). TRANS_OUT computes o^T = A^T phi(q)^T so that the state is the A operand of the
 read-out product (the fastest variant of the original kernel on the H100). STATE_T (implies the
 transposed read-out) goes one step further: the state blocks are held transposed, [BD, rows], and
 updated as A^T += (m v)^T k2, so the update's fp32 accumulator is the read-out's A operand without
