@@ -648,20 +648,45 @@ def _forward(q, k, v, mask, init_s, init_z, eps, want_state, kernel="full", seg_
     return o, den, (s_seg, z_seg), final, seg_len
 
 
-def _later_segments(q, g, hh, seg_len):
-    """Per segment j, the sum over the queries of segments after j of phi(q_t) [g_t, h_t]:
-    (dS [NS, B*H, E, D], dz [NS, B*H, E]), and the sum over all segments (the gradient of the
-    initial state). Each segment's own sum is the state-only launch of the forward kernel with
-    keys q and values [g, h] (D + 1 columns), fully parallel; a reverse prefix sum chains them."""
-    D = g.shape[-1]
-    gh = torch.cat([g, hh.unsqueeze(-1)], dim=-1).contiguous()                 # [B, T, H, D+1] fp32
-    s_loc, _ = segment_states(q, gh, None, seg_len)                             # [NS, B*H, E, D+1]
-    rev = torch.flip(torch.cumsum(torch.flip(s_loc, [0]), 0), [0])              # inclusive, from the end
-    del s_loc
+def _segment_query_z(q, hh, seg_len):
+    """Per segment, sum_t h_t phi(q_t) in phi space: [NS, B*H, E] fp32 (a few small torch products:
+    [F, L] x [L, F] per segment and head)."""
+    B, T, H, F = q.shape
+    ns = triton.cdiv(T, seg_len)
+    pad = ns * seg_len - T
+    qs = q.float() * F ** -0.25
+    h = hh
+    if pad:
+        qs = torch.nn.functional.pad(qs, (0, 0, 0, 0, 0, pad))
+        h = torch.nn.functional.pad(h, (0, 0, 0, pad))
+    qs = qs.view(B, ns, seg_len, H, F)
+    h = h.view(B, ns, seg_len, H)
+    qh = qs * h.unsqueeze(-1)
+    z0 = h.sum(2).unsqueeze(-1)                                                  # [B, NS, H, 1]
+    z1 = qh.sum(2)                                                               # [B, NS, H, F]
+    z2 = torch.einsum("bnlhf,bnlhg->bnhfg", qh, qs).reshape(B, ns, H, F * F) * RSQRT2.value
+    z = torch.cat([z0, z1, z2], dim=-1)                                          # [B, NS, H, E]
+    return z.permute(1, 0, 2, 3).reshape(ns, B * H, 1 + F + F * F)
+
+
+def _reverse_exclusive(x):
+    """y[j] = sum_{i > j} x[i] over dim 0, and the total sum."""
+    rev = torch.flip(torch.cumsum(torch.flip(x, [0]), 0), [0])                 # inclusive, from the end
     after = torch.zeros_like(rev)
     after[:-1] = rev[1:]
-    total = rev[0]
-    return after[..., :D].contiguous(), after[..., D].contiguous(), total[..., :D].contiguous(), total[..., D].contiguous()
+    return after, rev[0]
+
+
+def _later_segments(q, g, hh, seg_len):
+    """Per segment j, the sum over the queries of the segments after j of phi(q_t) g_t^T and
+    phi(q_t) h_t: (dS [NS, B*H, E, D], dz [NS, B*H, E]), and the sums over all segments (the gradient
+    of the initial state). Each segment's own dS is the state-only launch of the forward kernel with
+    keys q and values g (fully parallel); its dz is a small torch product; reverse prefix sums chain them."""
+    s_loc, _ = segment_states(q, g, None, seg_len)                              # [NS, B*H, E, D]
+    ds_seg, ds = _reverse_exclusive(s_loc)
+    del s_loc
+    dz_seg, dz = _reverse_exclusive(_segment_query_z(q, hh, seg_len))
+    return ds_seg, dz_seg, ds.contiguous(), dz.contiguous()
 
 
 def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, eps):
@@ -693,7 +718,7 @@ def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, e
     dv = torch.empty_like(v)
     with_prefix = k_enc is not None and k_enc.shape[1] > 0
     if ns > 1:
-        ds_seg, dz_seg, ds, dz = _later_segments(q, do.float() / den.unsqueeze(-1), hh, seg_len)
+        ds_seg, dz_seg, ds, dz = _later_segments(q, (do.float() / den.unsqueeze(-1)).contiguous(), hh, seg_len)
         _launch("dkdv", _based_bwd_dkdv_kernel, FP32_BWD, (n_d, ns, B * H), q,
             q, k, v, m, ds_seg, dz_seg, do, den, hh, dk_part, dv, den, den,
             T, H, seg_len, m_stride, next_pow2(T),
