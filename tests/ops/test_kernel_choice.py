@@ -164,6 +164,15 @@ def test_bad_kernel_or_schedule_rejected():
         prefix_linear_attention(q, q, v, q[:, :2], v[:, :2], schedule="parallel")
 
 
+@pytest.mark.parametrize("backend", ["naive", "torch"])
+def test_kernel_and_schedule_ignored_by_other_backends(backend):
+    q, k, v, ke, ve = (x.float() for x in _inputs(1, 9, 2, 4, 8, P=3, seed=8))
+    o, _ = based_linear_attention(q, k, v, backend=backend, kernel="full", schedule="chunk")
+    _close(o, based_linear_attention(q, k, v, backend=backend)[0], "based")
+    o, _ = prefix_linear_attention(q, k, v, ke, ve, backend=backend, kernel="sym", schedule="walk")
+    _close(o, prefix_linear_attention(q, k, v, ke, ve, backend=backend)[0], "pla")
+
+
 # ---------------------------------------------------------------------------------------------
 # selection logic
 # ---------------------------------------------------------------------------------------------

@@ -60,8 +60,7 @@ def prefix_linear_attention(q, k, v, k_enc, v_enc, initial_state=None, output_fi
     backend = pick_backend(backend, q)
     if backend == "naive":
         return naive.prefix_linear_attention_naive(q, k, v, k_enc, v_enc, initial_state, output_final_state,
-                                                   key_padding_mask, eps, prefix_mask=prefix_mask,
-                                              kernel=kernel, schedule=schedule)
+                                                   key_padding_mask, eps, prefix_mask=prefix_mask)
     if backend == "triton":
         from .triton import prefix_linear_attention_triton
         return prefix_linear_attention_triton(q, k, v, k_enc, v_enc, initial_state, output_final_state,
