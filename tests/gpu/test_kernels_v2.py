@@ -52,8 +52,8 @@ def _grads(fn, tensors, do):
     return o.detach(), state, [x.grad for x in xs]
 
 
-@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-@pytest.mark.parametrize("kernel,schedule", VARIANTS)
+@pytest.mark.parametrize("kernel,schedule,dtype", [(kn, sc, torch.bfloat16) for kn, sc in VARIANTS]
+                         + [("sym", "chunk", torch.float16), ("full", "walk", torch.float16)])
 def test_based_variants(kernel, schedule, dtype):
     B, T, H, F, D = 2, 1500, 4, 16, 64
     q, k, v = _inputs(B, T, H, F, D, dtype, seed=1)
