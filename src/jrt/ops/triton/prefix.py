@@ -3,9 +3,10 @@
 Forward: the prefix state (S_p, z_p) = sum_{p<P} m_p phi(k_enc_p) [v_enc_p, 1] is built non-causally
 by the chunked kernel in state-only mode (grid over value blocks x segments x B*H, segment partial
 sums added in torch); the causal forward (the symmetric or the full kernel, walk or chunk-parallel:
-based_chunk.plan) then runs over q, k, v starting from initial_state + prefix state. Backward: the causal backward also returns the gradient of its initial state,
-dS = sum_t phi(q_t) g_t^T, dz = sum_t phi(q_t) h_t, from which one fully parallel launch (one chunk
-of k_enc per program) gives dk_enc, dv_enc.
+based_chunk.plan) then runs over q, k, v starting from initial_state + prefix state. Backward:
+the causal backward also returns the gradient of its initial state, dS = sum_t phi(q_t) g_t^T,
+dz = sum_t phi(q_t) h_t, from which one fully parallel launch (one chunk of k_enc per program)
+gives dk_enc, dv_enc.
 """
 from __future__ import annotations
 
