@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
-# Triton kernels v2 (issue 17) on one CUDA GPU, from the repository root, in at most 8 minutes:
-#   1. pytest (limit 170 s): tests/gpu/test_kernels_v2.py (every forward kernel x schedule: forward,
+# Triton kernels v2 (issue 17) on one CUDA GPU, from the repository root, in at most 7.5 minutes (445 s of step limits):
+#   1. pytest (limit 160 s): tests/gpu/test_kernels_v2.py (every forward kernel x schedule: forward,
 #      state, gradients vs fp32 naive; the config selection on this device), then
 #      tests/gpu/test_triton_gpu.py and tests/ops/test_based_sym.py (which run compiled on CUDA);
 #      one autotune config per kernel (JRT_TRITON_AUTOTUNE=first: the first of this architecture's
 #      set, on sm_90 the measured winner), so compiles stay short.
-#   2. benchmarks/prefill.py (limit 120 s): B=16, T=32768, H=16, F=16, D=64, bf16: Based, PLA
-#      (decoder T + prefix T/2) and JRT-Prompt (Based over 2T) with --kernel sym and full (default
-#      schedule: the walk at this T), and the FlashAttention-2 baseline (flash_attn2 if flash_attn
+#   2. benchmarks/prefill.py (limit 110 s): B=16, T=32768, H=16, F=16, D=64, bf16: Based, PLA
+#      (decoder T + prefix T/2) and JRT-Prompt (Based over 2T) with --kernel default (no kernel
+#      argument: what a plain call gets, named jrt_based etc.), sym and full (schedule: the
+#      library's choice, the walk at this T), and the FlashAttention-2 baseline (flash_attn2 if flash_attn
 #      imports, and torch SDPA's flash backend as sdpa_flash either way; the JSON's "baseline" says
 #      which). Default autotune sets, no JRT_* variables.
-#   3. benchmarks/train.py (limit 150 s): forward + backward, B=16, T in {2048, 8192}: PLA and Based,
-#      --kernel sym full x --schedule walk chunk, and the same baselines.
+#   3. benchmarks/train.py (limit 140 s): forward + backward, B=16, T in {2048, 8192}: PLA and Based,
+#      --kernel sym full x --schedule walk chunk, and the same baselines; then (limit 35 s) PLA with
+#      no kernel/schedule arguments (the library defaults), into $OUT/default/train.json.
 #   4. summary.json: each step's exit status and seconds, every timing in one flat table, and the
 #      fastest kernel / schedule per case (what DEFAULT_KERNEL and CHUNK_PARALLEL_MAX_T in
 #      src/jrt/ops/triton/_configs.py should be on this card).
-# Files written to $OUT (6): pytest.log, prefill.json, prefill.log, train.json, train.log, summary.json.
+# Files written to $OUT (8): pytest.log, prefill.json, prefill.log, train.json, train.log,
+# default/train.json, train_default.log, summary.json.
 # Usage: OUT=/path bash lab/device/kernels_v2.sh      (PYTHON=... picks the interpreter; default python)
 set -u
 cd "$(dirname "$0")/../.."
@@ -40,12 +43,14 @@ step() {  # step NAME SECONDS CMD...   (SIGINT at the limit: pytest and the benc
   return 0
 }
 
-step pytest 170 env JRT_TRITON_AUTOTUNE=first "$PY" -m pytest -q -p no:cacheprovider -rf --durations=10 \
+step pytest 160 env JRT_TRITON_AUTOTUNE=first "$PY" -m pytest -q -p no:cacheprovider -rf --durations=10 \
   tests/gpu/test_kernels_v2.py tests/gpu/test_triton_gpu.py tests/ops/test_based_sym.py
-step prefill 120 "$PY" benchmarks/prefill.py --out "$OUT" --formats json --seq-lens 32768 --batches \
-  --kernel sym full --methods jrt_pla jrt_based jrt_prompt flash_attn2 sdpa_flash --warmup 10 --rep 30
-step train 150 "$PY" benchmarks/train.py --out "$OUT" --formats json --seq-lens 2048 8192 \
+step prefill 110 "$PY" benchmarks/prefill.py --out "$OUT" --formats json --seq-lens 32768 --batches \
+  --kernel default sym full --methods jrt_pla jrt_based jrt_prompt flash_attn2 sdpa_flash --warmup 10 --rep 30
+step train 140 "$PY" benchmarks/train.py --out "$OUT" --formats json --seq-lens 2048 8192 \
   --kernel sym full --schedule walk chunk --methods jrt_pla jrt_based flash_attn2 sdpa_flash --warmup 10 --rep 40
+step train_default 35 "$PY" benchmarks/train.py --out "$OUT/default" --formats json --seq-lens 2048 8192 \
+  --methods jrt_pla --warmup 10 --rep 40
 
 "$PY" - "$OUT" <<'PYEOF'
 import json, sys
@@ -57,8 +62,8 @@ for line in (out / ".steps").read_text().split("\n"):
         name, rc, secs = line.split()
         steps[name] = {"exit": int(rc), "seconds": int(secs)}
 summary = {"steps": steps, "timings_ms": {}, "fastest": {}}
-for stem in ("prefill", "train"):
-    path = out / f"{stem}.json"
+for stem, path in (("prefill", out / "prefill.json"), ("train", out / "train.json"),
+                   ("train_default", out / "default" / "train.json")):
     if not path.exists():
         continue
     res = json.loads(path.read_text())
