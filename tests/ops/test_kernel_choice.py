@@ -260,3 +260,23 @@ def test_plan_defaults(fake_gpu, monkeypatch):
     monkeypatch.setattr(_configs, "CHUNK_PARALLEL_MAX_T", 4096)
     monkeypatch.setenv("JRT_TRITON_SEGMENTS", "2")                       # a forced split applies to the walk
     assert based_chunk.plan(2048, 256, 16, 64, dev) == ("full", "walk", 1024)
+
+
+@interpreter_only
+@pytest.mark.parametrize("kernel", ["sym", "full"])
+def test_fp16_chunk_gradients_with_fully_masked_rows(kernel, short_segments):
+    """Left padding over a whole segment and the prefix: den = eps there, fp16 gradients stay finite
+    through the chunk-parallel backward (g = h = 0 at those positions, also in the reverse state pass)."""
+    B, T, P, H, F, D = 2, 150, 12, 2, 4, 8
+    q, k, v, ke, ve = (x.half() for x in _inputs(B, T, H, F, D, P=P, seed=12))
+    mask = torch.ones(B, T, dtype=torch.bool)
+    mask[0, :70] = False                  # batch 0: the prefix and the whole first segment are padding
+    do = torch.randn(B, T, H, D, generator=torch.Generator().manual_seed(8), dtype=torch.float64)
+    kw = dict(key_padding_mask=mask)
+    o, _, g = _run(lambda *a: prefix_linear_attention(*a, **kw, backend="triton", kernel=kernel, schedule="chunk"),
+                   (q, k, v, ke, ve), do, torch.float16)
+    o_ref, _, g_ref = _run(lambda *a: naive.prefix_linear_attention_naive(*a, **kw), (q, k, v, ke, ve), do,
+                           torch.float64)
+    _close(o.float(), o_ref, "o fp16", tol=5e-3)
+    for name, x, ref in zip(("q", "k", "v", "k_enc", "v_enc"), g, g_ref):
+        _close(x.float(), ref, f"d{name} fp16", tol=1e-2)
