@@ -6,9 +6,12 @@
    inputs, filling Triton's on-disk cache (compilation is CPU-bound; timing is not done there).
 2. Time: in this process, each candidate becomes the only config of the autotuner and is timed
    (triton.testing.do_bench, median) on the benchmark shapes: forward of Based and PLA at
-   B=16, T=32768 (prefix T/2), H=16, F=16, D=64, bf16; forward+backward of PLA at T=8192.
+   B=16, T=32768 (prefix T/2), H=16, F=16, D=64, bf16; forward+backward of PLA at T=8192. The
+   full forward kernel and the walk schedule are timed (kernel="full", schedule="walk"); the
+   backward kernels are shared by both forward kernels.
 Writes tune.json (all timings, the best forward and backward configs) and prints a table. The
-best configs can be used with JRT_TRITON_FWD_CONFIGS / JRT_TRITON_BWD_CONFIGS (JSON lists).
+winners go into jrt/ops/triton/_configs.py (ARCH, per compute capability) to become the default
+there; JRT_TRITON_FWD_CONFIGS / JRT_TRITON_BWD_CONFIGS (JSON lists) override for one run.
 """
 from __future__ import annotations
 
@@ -44,13 +47,12 @@ def inputs(batch, seq_len, prefix_len, device="cuda", dtype=torch.bfloat16, grad
 def compile_worker(kind: str, configs: list) -> None:
     """Compiles each config on tiny inputs (fills the on-disk cache)."""
     from jrt.ops import based_linear_attention, prefix_linear_attention
-    from jrt.ops.triton import based_chunk as bc
     for cfg in configs:
         try:
-            use(bc, kind, cfg)
+            use(kind, cfg)
             q, k, v, ke, ve = inputs(1, 256, 128, grad=(kind == "bwd"))
-            o1, _ = based_linear_attention(q, k, v, backend="triton")
-            o2, _ = prefix_linear_attention(q, k, v, ke, ve, backend="triton")
+            o1, _ = based_linear_attention(q, k, v, backend="triton", **PINNED)
+            o2, _ = prefix_linear_attention(q, k, v, ke, ve, backend="triton", **PINNED)
             if kind == "bwd":
                 (o1.float().sum() + o2.float().sum()).backward()
             torch.cuda.synchronize()
@@ -58,17 +60,13 @@ def compile_worker(kind: str, configs: list) -> None:
             print(f"compile failed {cfg}: {type(exc).__name__}: {str(exc)[:200]}", flush=True)
 
 
-def use(bc, kind: str, cfg) -> None:
+PINNED = dict(kernel="full", schedule="walk")
+
+
+def use(kind: str, cfg) -> None:
     """Makes `cfg` the only autotune config of the forward (or both backward kernels)."""
-    import triton
-    meta, warps, stages = cfg
-    configs = [triton.Config(dict(meta), num_warps=warps, num_stages=stages)]
-    if kind == "fwd":
-        bc._fwd_tuned = triton.autotune(configs=configs, key=bc._KEY + ["WRITE_OUT", "STORE_STATE"])(bc._based_fwd_kernel)
-    else:
-        bc._dq_tuned = triton.autotune(configs=configs, key=bc._KEY)(bc._based_bwd_dq_kernel)
-        bc._dkdv_tuned = triton.autotune(configs=configs, key=["T_BUCKET", "F", "D", "HAS_MASK", "LOWP", "DT", "INTRA",
-                                                                 "STORE_STATE"])(bc._based_bwd_dkdv_kernel)
+    from jrt.ops.triton import _configs
+    _configs.override(kind, [cfg])
 
 
 def main() -> int:
@@ -86,7 +84,6 @@ def main() -> int:
     import triton
 
     from jrt.ops import based_linear_attention, prefix_linear_attention
-    from jrt.ops.triton import based_chunk as bc
 
     fwd_list = FWD_CANDIDATES[: args.max_fwd]
     t0 = time.time()
@@ -108,11 +105,11 @@ def main() -> int:
     for cfg in fwd_list:
         if time.time() - t1 > args.time_budget * 0.7:
             break
-        use(bc, "fwd", cfg)
+        use("fwd", cfg)
         try:
-            based = triton.testing.do_bench(lambda: based_linear_attention(q, k, v, backend="triton"),
+            based = triton.testing.do_bench(lambda: based_linear_attention(q, k, v, backend="triton", **PINNED),
                                             warmup=10, rep=40, return_mode="median")
-            pla = triton.testing.do_bench(lambda: prefix_linear_attention(q, k, v, ke, ve, backend="triton"),
+            pla = triton.testing.do_bench(lambda: prefix_linear_attention(q, k, v, ke, ve, backend="triton", **PINNED),
                                           warmup=10, rep=40, return_mode="median")
             rows.append(dict(kind="fwd", config=cfg, based_ms=based, pla_ms=pla))
         except Exception as exc:
@@ -122,15 +119,15 @@ def main() -> int:
     good = [r for r in rows if "pla_ms" in r]
     best_fwd = min(good, key=lambda r: r["pla_ms"] + r["based_ms"])["config"] if good else None
     if best_fwd:
-        use(bc, "fwd", best_fwd)
+        use("fwd", best_fwd)
     q, k, v, ke, ve = inputs(16, 8192, 4096, grad=True)
     do = torch.randn_like(v)
     for cfg in BWD_CANDIDATES:
         if time.time() - t1 > args.time_budget:
             break
-        use(bc, "bwd", cfg)
+        use("bwd", cfg)
         def step():
-            o, _ = prefix_linear_attention(q, k, v, ke, ve, backend="triton")
+            o, _ = prefix_linear_attention(q, k, v, ke, ve, backend="triton", **PINNED)
             o.backward(do)
         try:
             ms = triton.testing.do_bench(step, warmup=10, rep=40, return_mode="median", grad_to_none=[q, k, v, ke, ve])

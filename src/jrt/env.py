@@ -23,10 +23,12 @@ VARIABLES: dict[str, EnvVar] = {v.name: v for v in [
     EnvVar("JRT_CACHE", "folder for generated synthetic datasets (default ~/.cache/jrt/synthetics)"),
     EnvVar("JRT_OPS_BACKEND", "force the ops backend for calls that pass backend=None: naive, torch or triton"),
     EnvVar("JRT_TRITON_AUTOTUNE", "'full' widens the Triton autotune sets, 'first' keeps one config (fast compiles)"),
-    EnvVar("JRT_TRITON_FWD_CONFIGS", "JSON [[meta, num_warps, num_stages], ...]: replaces the forward autotune set"),
+    EnvVar("JRT_TRITON_FWD_CONFIGS", "JSON [[meta, num_warps, num_stages], ...]: replaces the full forward's "
+           "autotune set on every architecture (default: per compute capability, jrt/ops/triton/_configs.py)"),
     EnvVar("JRT_TRITON_BWD_CONFIGS", "JSON list as above: replaces the backward autotune set"),
-    EnvVar("JRT_TRITON_SYM_CONFIGS", "JSON list as above: replaces the symmetric-forward autotune set"),
-    EnvVar("JRT_TRITON_SEGMENTS", "force the number of sequence segments of the chunked kernels (tuning)"),
+    EnvVar("JRT_TRITON_SYM_CONFIGS", "JSON list as above: replaces the symmetric forward's autotune set"),
+    EnvVar("JRT_TRITON_SEGMENTS", "force the number of sequence segments of the walk schedule (tuning; "
+           "calls with schedule=None then walk at every T)"),
     EnvVar("JRT_TRITON_INTERPRET_META", "under TRITON_INTERPRET=1, which config of an autotune set to run", "0"),
     EnvVar("JRT_MAMBA2_SCAN", "HF Mamba2 chunk scan on CUDA: 'torch' (transformers) or 'fla' (fla's GLA kernel)",
            "torch"),

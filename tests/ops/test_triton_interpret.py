@@ -330,8 +330,10 @@ def test_fp16_gradients_with_fully_masked_rows():
 
 def test_transposed_readout_variant(monkeypatch):
     """The forward's TRANS_OUT=True variant (o^T = A^T phi(q)^T, an autotune choice on GPU)."""
-    from jrt.ops.triton import based_chunk
-    tuned = triton.autotune(configs=[triton.Config({"BT": 32, "BD": 32, "TRANS_OUT": True}, num_warps=4)],
-                            key=based_chunk._KEY + ["WRITE_OUT", "STORE_STATE"])(based_chunk._based_fwd_kernel)
-    monkeypatch.setattr(based_chunk, "_fwd_tuned", tuned)
-    _check_prefix_with_state_and_mask(B=2, T=77, P=30, H=2, F=4, D=40, pad=9)
+    from jrt.ops.triton import _configs
+    monkeypatch.setattr(_configs, "DEFAULT_KERNEL", "full")
+    _configs.override("fwd", [({"BT": 32, "BD": 32, "TRANS_OUT": True}, 4, 1)])
+    try:
+        _check_prefix_with_state_and_mask(B=2, T=77, P=30, H=2, F=4, D=40, pad=9)
+    finally:
+        _configs.override("fwd", None)

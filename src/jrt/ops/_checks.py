@@ -8,6 +8,8 @@ from jrt import env
 from .feature_map import taylor_feature_dim
 
 BACKENDS = ("naive", "torch", "triton")
+KERNELS = ("sym", "full")          # Triton forward kernels (jrt.ops.triton.based_chunk.plan)
+SCHEDULES = ("walk", "chunk")      # Triton schedules
 
 
 def _shape(t: torch.Tensor) -> tuple:
@@ -110,3 +112,11 @@ def pick_backend(backend, q: torch.Tensor) -> str:
 def state_dtype(dtype: torch.dtype) -> torch.dtype:
     """States and accumulation are float32, or float64 for float64 inputs (never less precise)."""
     return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def check_kernel_choice(kernel, schedule, op: str) -> None:
+    """kernel in KERNELS or None, schedule in SCHEDULES or None (checked for every backend)."""
+    if kernel is not None and kernel not in KERNELS:
+        raise ValueError(f"{op}: kernel must be one of {KERNELS} or None, got {kernel!r}")
+    if schedule is not None and schedule not in SCHEDULES:
+        raise ValueError(f"{op}: schedule must be one of {SCHEDULES} or None, got {schedule!r}")

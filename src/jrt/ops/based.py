@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from . import naive
-from ._checks import check_mask, check_qkv, check_state, pick_backend, state_dtype
+from ._checks import check_kernel_choice, check_mask, check_qkv, check_state, pick_backend, state_dtype
 from .feature_map import taylor_feature_map
 
 CHUNK_SIZE = 64
@@ -86,7 +86,8 @@ def based_linear_attention_torch(q, k, v, initial_state=None, output_final_state
 
 
 def based_linear_attention(q, k, v, initial_state=None, output_final_state: bool = False,
-                           key_padding_mask=None, eps: float = 1e-12, backend: str | None = None):
+                           key_padding_mask=None, eps: float = 1e-12, backend: str | None = None,
+                           kernel: str | None = None, schedule: str | None = None):
     """Causal Based linear attention.
 
     Args:
@@ -95,6 +96,10 @@ def based_linear_attention(q, k, v, initial_state=None, output_final_state: bool
         output_final_state: also return (S, z) after the last token (float32).
         key_padding_mask: optional [B, T] bool, True for real tokens; masked tokens contribute nothing.
         backend: None (triton on CUDA, torch otherwise), "naive", "torch" or "triton".
+        kernel: Triton forward kernel, "sym" (symmetric quadratic features, F <= 16) or "full";
+            None: jrt.ops.triton._configs.DEFAULT_KERNEL. Ignored by the other backends.
+        schedule: Triton schedule, "walk" (one program walks a sequence) or "chunk" (chunk-parallel
+            forward and backward); None: by T (_configs.CHUNK_PARALLEL_MAX_T). Ignored by the other backends.
     Returns:
         (o [B, T, H, D] in v's dtype, state or None).
     """
@@ -102,10 +107,12 @@ def based_linear_attention(q, k, v, initial_state=None, output_final_state: bool
     initial_state = check_state("initial_state", initial_state, batch, heads, feature_dim, head_dim,
                                 "based_linear_attention")
     key_padding_mask = check_mask(key_padding_mask, batch, seq_len, "based_linear_attention")
+    check_kernel_choice(kernel, schedule, "based_linear_attention")
     backend = pick_backend(backend, q)
     if backend == "naive":
         return naive.based_linear_attention_naive(q, k, v, initial_state, output_final_state, key_padding_mask, eps)
     if backend == "triton":
         from .triton import based_linear_attention_triton
-        return based_linear_attention_triton(q, k, v, initial_state, output_final_state, key_padding_mask, eps)
+        return based_linear_attention_triton(q, k, v, initial_state, output_final_state, key_padding_mask, eps,
+                                             kernel=kernel, schedule=schedule)
     return based_linear_attention_torch(q, k, v, initial_state, output_final_state, key_padding_mask, eps)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from . import naive
-from ._checks import check_mask, check_prefix, check_qkv, check_state, pick_backend, state_dtype
+from ._checks import check_kernel_choice, check_mask, check_prefix, check_qkv, check_state, pick_backend, state_dtype
 from .based import based_linear_attention_torch
 from .feature_map import taylor_feature_map
 
@@ -33,7 +33,7 @@ def prefix_state(k_enc, v_enc, prefix_mask=None):
 
 def prefix_linear_attention(q, k, v, k_enc, v_enc, initial_state=None, output_final_state: bool = False,
                             key_padding_mask=None, eps: float = 1e-12, backend: str | None = None,
-                            prefix_mask=None):
+                            prefix_mask=None, kernel: str | None = None, schedule: str | None = None):
     """Prefix linear attention.
 
     Args:
@@ -44,6 +44,7 @@ def prefix_linear_attention(q, k, v, k_enc, v_enc, initial_state=None, output_fi
             (a left-padded batch whose rows have different lengths gives each row its own first
             enc_length real tokens: jrt.layers.prefix_mask). Default: key_padding_mask[:, :P]
             (every real token of the P columns), or all of them.
+        kernel, schedule: the Triton forward kernel and schedule, as based_linear_attention.
     Returns:
         (o [B, T, H, D], state or None); the state holds the prefix and the causal part.
     """
@@ -55,6 +56,7 @@ def prefix_linear_attention(q, k, v, k_enc, v_enc, initial_state=None, output_fi
     prefix_mask = check_mask(prefix_mask, batch, prefix_len, op, name="prefix_mask", dims="[B, P]")
     if prefix_mask is None and key_padding_mask is not None:
         prefix_mask = key_padding_mask[:, :prefix_len]
+    check_kernel_choice(kernel, schedule, op)
     backend = pick_backend(backend, q)
     if backend == "naive":
         return naive.prefix_linear_attention_naive(q, k, v, k_enc, v_enc, initial_state, output_final_state,
@@ -62,7 +64,8 @@ def prefix_linear_attention(q, k, v, k_enc, v_enc, initial_state=None, output_fi
     if backend == "triton":
         from .triton import prefix_linear_attention_triton
         return prefix_linear_attention_triton(q, k, v, k_enc, v_enc, initial_state, output_final_state,
-                                              key_padding_mask, eps, prefix_mask=prefix_mask)
+                                              key_padding_mask, eps, prefix_mask=prefix_mask,
+                                              kernel=kernel, schedule=schedule)
     initial_sv = prefix_state(k_enc, v_enc, prefix_mask) if prefix_len > 0 else None
     return based_linear_attention_torch(q, k, v, initial_state, output_final_state, key_padding_mask, eps,
                                         initial_sv=initial_sv)

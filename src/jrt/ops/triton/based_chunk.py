@@ -34,14 +34,13 @@ part, no state update, one chunk per program).
 """
 from __future__ import annotations
 
-import json
-
 import torch
 import triton
 import triton.language as tl
 
 from jrt import env
 
+from . import _configs
 from ._common import (
     INTERPRET,
     RSQRT2,
@@ -57,41 +56,44 @@ from ._common import (
 
 _TL_DTYPE = {torch.float32: tl.float32, torch.float16: tl.float16, torch.bfloat16: tl.bfloat16}
 
-# Chunk lengths BT and value blocks BD are autotuned; segments are whole multiples of SEG_UNIT
-# tokens, which every BT choice divides. The choices below come from compiling for sm_90 offline
-# (ptxas register/spill counts, see docs/KERNEL_NOTES.md); JRT_TRITON_AUTOTUNE=full widens them,
-# JRT_TRITON_AUTOTUNE=first keeps only the first of each (fast compiles).
+# Chunk lengths BT and value blocks BD are autotuned (the sets, per GPU architecture, are in
+# _configs.py); segments are whole multiples of SEG_UNIT tokens, which every BT choice divides.
 # The interpreter uses one config (JRT_TRITON_INTERPRET_META=i picks which).
 SEG_UNIT = 64
-_FULL = env.get("JRT_TRITON_AUTOTUNE") == "full"
-FWD_CONFIGS = [  # (meta, num_warps, num_stages)
-    ({"BT": 16, "BD": 64}, 8, 2),   # no spills
-    ({"BT": 64, "BD": 32}, 8, 2),
-    ({"BT": 32, "BD": 32}, 8, 2),
-    ({"BT": 32, "BD": 16}, 4, 2),   # ~no spills, but q/k read 4 times
-    ({"BT": 32, "BD": 32, "TRANS_OUT": True}, 8, 2),   # transposed read-out: no spills in bf16
-] + ([({"BT": bt, "BD": bd}, w, st) for bt in (16, 32, 64) for bd in (16, 32, 64) for w in (4, 8, 16)
-      for st in (1, 2, 3)] if _FULL else [])
-BWD_CONFIGS = [({"BT": 16}, 8, 2), ({"BT": 32}, 8, 2)] + (
-    [({"BT": bt}, w, st) for bt in (16, 32, 64) for w in (4, 8, 16) for st in (1, 2, 3)] if _FULL else [])
-if env.get("JRT_TRITON_AUTOTUNE") == "first":  # one config each: fast compiles (tests)
-    FWD_CONFIGS, BWD_CONFIGS = FWD_CONFIGS[:1], BWD_CONFIGS[:1]
-# explicit lists, e.g. the winners of benchmarks/tune_kernels.py: JSON [[meta, num_warps, num_stages], ...]
-if env.get("JRT_TRITON_FWD_CONFIGS"):
-    FWD_CONFIGS = [tuple(c) for c in json.loads(env.get("JRT_TRITON_FWD_CONFIGS"))]
-if env.get("JRT_TRITON_BWD_CONFIGS"):
-    BWD_CONFIGS = [tuple(c) for c in json.loads(env.get("JRT_TRITON_BWD_CONFIGS"))]
 # fp32 inputs (IEEE products, FMA units: the reference-grade path) compile slowly: one fixed config
 FP32_FWD = dict(BT=16, BD=32, num_warps=8, num_stages=1)
 FP32_BWD = dict(BT=16, num_warps=8, num_stages=1)
 
 
-def _tl_configs(entries):
+def _tl_configs(entries, interpret_meta=None):
     if INTERPRET:
+        if interpret_meta is not None:
+            return [triton.Config(dict(interpret_meta), num_warps=4, num_stages=1)]
         idx = int(env.get("JRT_TRITON_INTERPRET_META"))
         meta = entries[min(idx, len(entries) - 1)][0]
         return [triton.Config(dict(meta), num_warps=4, num_stages=1)]
     return [triton.Config(dict(m), num_warps=w, num_stages=st) for m, w, st in entries]
+
+
+# autotuned kernels, built on first use per (name, compute capability): each architecture autotunes
+# over its own set (_configs.select); _configs.override() invalidates them
+_KERNELS: dict = {}   # name -> (jit function, config family, autotune key, interpreter meta or None)
+_TUNED: dict = {}
+
+
+def register_kernel(name, fn, key, family=None, interpret_meta=None):
+    _KERNELS[name] = (fn, family or name, list(key), interpret_meta)
+
+
+def tuned_kernel(name, device):
+    """The autotuned launcher of a registered kernel for the architecture of `device`."""
+    cap = _configs.capability(device)
+    cache_key = (name, cap, _configs.version())
+    if cache_key not in _TUNED:
+        fn, family, key, imeta = _KERNELS[name]
+        entries = _configs.select(family, cap)
+        _TUNED[cache_key] = triton.autotune(configs=_tl_configs(entries, imeta), key=key)(fn)
+    return _TUNED[cache_key]
 
 
 BWD_BD_CAP = 32      # backward value block
@@ -337,7 +339,8 @@ def _based_bwd_dq_kernel(
 @triton.jit
 def _based_bwd_dkdv_kernel(
     q_ptr, k_ptr, v_ptr, mask_ptr,
-    ds_init_ptr, dz_init_ptr,                 # [B*H, E, D], [B*H, E] fp32 (PREFIX mode: the total dS, dz)
+    ds_init_ptr, dz_init_ptr,                 # [B*H, E, D], [B*H, E] fp32 (PREFIX mode: the total dS, dz),
+                                              # or [NS, B*H, E, D], [NS, B*H, E] (DS_INIT: per segment)
     do_ptr, den_ptr, hh_ptr,
     dk_ptr, dv_ptr,                           # dk [nD, B, T, H, F] fp32 partials; dv [B, T, H, D]
     ds_out_ptr, dz_out_ptr,                   # [B*H, E, D], [B*H, E] fp32: dS, dz after the walk
@@ -346,7 +349,10 @@ def _based_bwd_dkdv_kernel(
     BT: tl.constexpr, BF: tl.constexpr, BD: tl.constexpr,
     HAS_MASK: tl.constexpr, INTRA: tl.constexpr, STORE_STATE: tl.constexpr,
     LOWP: tl.constexpr, DT: tl.constexpr, IN_PREC: tl.constexpr, ST_PREC: tl.constexpr,
+    DS_INIT: tl.constexpr = False,
 ):
+    # INTRA and DS_INIT: segment-parallel reverse walk; each segment starts from the dS, dz of the
+    # queries of all later segments (ds_init[pid_s]), computed in parallel by the caller.
     pid_d = tl.program_id(0)
     pid_s = tl.program_id(1)
     pid_bh = tl.program_id(2)
@@ -374,8 +380,10 @@ def _based_bwd_dkdv_kernel(
     dk_base = dk_ptr + pid_d.to(tl.int64) * n_bh * T * F + (b64 * T * H + h) * F
     dv_base = dv_ptr + (b64 * T * H + h) * D
     st_idx = pid_bh.to(tl.int64)
+    if DS_INIT:
+        st_idx = (pid_s * n_bh + pid_bh).to(tl.int64)
 
-    if INTRA:
+    if INTRA and not DS_INIT:
         dS0 = tl.zeros([BD], dtype=tl.float32)
         dS1 = tl.zeros([BF, BD], dtype=tl.float32)
         dS2 = tl.zeros([BF * BF, BD], dtype=tl.float32)
@@ -460,18 +468,18 @@ def _based_bwd_dkdv_kernel(
 # launchers
 # ----------------------------------------------------------------------------------------------
 _KEY = ["T_BUCKET", "F", "D", "HAS_MASK", "HAS_INIT", "LOWP", "DT"]
-_fwd_tuned = triton.autotune(configs=_tl_configs(FWD_CONFIGS), key=_KEY + ["WRITE_OUT", "STORE_STATE"])(_based_fwd_kernel)
-_dq_tuned = triton.autotune(configs=_tl_configs(BWD_CONFIGS), key=_KEY)(_based_bwd_dq_kernel)
-_dkdv_tuned = triton.autotune(configs=_tl_configs(BWD_CONFIGS), key=["T_BUCKET", "F", "D", "HAS_MASK", "LOWP", "DT",
-                                                                      "INTRA", "STORE_STATE"])(_based_bwd_dkdv_kernel)
+register_kernel("fwd", _based_fwd_kernel, _KEY + ["WRITE_OUT", "STORE_STATE"])
+register_kernel("dq", _based_bwd_dq_kernel, _KEY, family="bwd")
+register_kernel("dkdv", _based_bwd_dkdv_kernel,
+                ["T_BUCKET", "F", "D", "HAS_MASK", "LOWP", "DT", "INTRA", "STORE_STATE", "DS_INIT"], family="bwd")
 
 
-def _launch(tuned, plain, fixed, grid, dtype, *args, **kwargs):
+def _launch(name, plain, fixed, grid, like, *args, **kwargs):
     """Autotuned launch for 16-bit inputs (and under the interpreter); one fixed config for fp32."""
-    if dtype == torch.float32 and not INTERPRET:
+    if like.dtype == torch.float32 and not INTERPRET:
         plain[grid](*args, **kwargs, **fixed)
     else:
-        tuned[grid](*args, **kwargs)
+        tuned_kernel(name, like.device)[grid](*args, **kwargs)
 
 
 def _num_segments(batch_heads: int, n_dblk: int, n_chunks: int, device) -> int:
@@ -486,12 +494,49 @@ def _num_segments(batch_heads: int, n_dblk: int, n_chunks: int, device) -> int:
     return max(1, min(n_chunks, -(-2 * target // programs)))
 
 
+KERNELS = ("sym", "full")
+SCHEDULES = ("walk", "chunk")
+
+
+def plan(T: int, batch_heads: int, F: int, D: int, device, kernel: str | None = None,
+         schedule: str | None = None) -> tuple[str, str, int]:
+    """(forward kernel, schedule, segment length) for one call; None picks the defaults of _configs.
+
+    kernel: "sym" (the symmetric forward, F <= 16) or "full"; the default falls back to "full" for
+        F > 16. The backward kernels are the same for both.
+    schedule: "walk" (one program per (value block, b, h) walks the sequence; T is split into
+        segments only when those programs cannot fill the GPU) or "chunk" (chunk-parallel: segments
+        of CHUNK_PARALLEL_SEG tokens, their states computed in parallel and prefix-summed, forward
+        and backward). Default: "chunk" for T <= CHUNK_PARALLEL_MAX_T, else "walk".
+    """
+    explicit = kernel is not None
+    kernel = _configs.DEFAULT_KERNEL if kernel is None else kernel
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS} or None, got {kernel!r}")
+    if kernel == "sym" and F > 16:
+        if explicit:
+            raise ValueError(f"kernel='sym' supports feature dims F <= 16, got F={F}")
+        kernel = "full"
+    if schedule is None:  # a forced segment count (JRT_TRITON_SEGMENTS, tuning) applies to the walk
+        chunk = T <= _configs.CHUNK_PARALLEL_MAX_T and not env.get("JRT_TRITON_SEGMENTS")
+        schedule = "chunk" if chunk else "walk"
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES} or None, got {schedule!r}")
+    n_chunks = triton.cdiv(T, SEG_UNIT)
+    if schedule == "chunk":
+        seg_len = triton.cdiv(_configs.CHUNK_PARALLEL_SEG, SEG_UNIT) * SEG_UNIT
+    else:
+        ns = _num_segments(batch_heads, triton.cdiv(D, 64), n_chunks, device)  # D blocks: BD is autotuned
+        seg_len = triton.cdiv(n_chunks, ns) * SEG_UNIT
+    return kernel, schedule, min(seg_len, n_chunks * SEG_UNIT)
+
+
 def _fwd_grid(D, ns, bh):
     return lambda meta: (triton.cdiv(D, meta["BD"]), ns, bh)
 
 
-def _fwd(grid, dtype, *args, **kwargs):
-    _launch(_fwd_tuned, _based_fwd_kernel, FP32_FWD, grid, dtype, *args, **kwargs)
+def _fwd(grid, like, *args, **kwargs):
+    _launch("fwd", _based_fwd_kernel, FP32_FWD, grid, like, *args, **kwargs)
 
 
 def _mask_arg(mask: torch.Tensor | None, like: torch.Tensor):
@@ -530,7 +575,7 @@ def segment_states(k, v, mask, seg_len: int):
     z_out = torch.empty(ns, B * H, E, device=k.device, dtype=torch.float32)
     m, m_stride, has_mask = _mask_arg(mask, k)
     lowp, in_prec, st_prec = precisions(k.dtype)
-    _fwd(_fwd_grid(D, ns, B * H), k.dtype,
+    _fwd(_fwd_grid(D, ns, B * H), k,
         k, k, v, m, s_out, z_out, v, s_out, s_out, z_out,
         T, H, seg_len, m_stride, 0.0, next_pow2(T),
         F=F, D=D, E=E, BF=feature_block(F),
@@ -540,19 +585,22 @@ def segment_states(k, v, mask, seg_len: int):
     return s_out, z_out
 
 
-def _forward(q, k, v, mask, init_s, init_z, eps, want_state):
+def _forward(q, k, v, mask, init_s, init_z, eps, want_state, kernel="full", seg_len=None):
     """q, k [B,T,H,F], v [B,T,H,D] contiguous; init_s [B*H,E,D] / init_z [B*H,E] fp32 or None.
 
+    kernel: "full" (this module's kernel) or "sym" (based_sym); seg_len: tokens per segment (a
+    multiple of SEG_UNIT; None: the walk schedule's choice, see plan()).
     Returns o, den (+eps) [B,T,H] fp32, seg_init (s, z) per segment or None, final (s, z) or None, seg_len.
     """
     B, T, H, F = q.shape
     D = v.shape[-1]
     E = 1 + F + F * F
+    if seg_len is None:
+        seg_len = plan(T, B * H, F, D, q.device, kernel, "walk")[2]
+    if kernel == "sym":
+        from .based_sym import sym_forward
+        return sym_forward(q, k, v, mask, init_s, init_z, eps, want_state, seg_len)
     BF = feature_block(F)
-    n_d = triton.cdiv(D, 64)  # for the segment heuristic (BD is autotuned)
-    n_chunks = triton.cdiv(T, SEG_UNIT)
-    ns = _num_segments(B * H, n_d, n_chunks, q.device)
-    seg_len = triton.cdiv(n_chunks, ns) * SEG_UNIT
     ns = triton.cdiv(T, seg_len)
     m, m_stride, has_mask = _mask_arg(mask, q)
     lowp, in_prec, st_prec = precisions(q.dtype)
@@ -569,7 +617,7 @@ def _forward(q, k, v, mask, init_s, init_z, eps, want_state):
             z_out = torch.empty(1, B * H, E, device=q.device, dtype=torch.float32)
         else:
             s_out, z_out = den, den
-        _fwd(grid, q.dtype,
+        _fwd(grid, q,
             q, k, v, m, seg[0] if seg else den, seg[1] if seg else den, o, den, s_out, z_out,
             T, H, seg_len, m_stride, eps, next_pow2(T),
             HAS_INIT=seg is not None, WRITE_OUT=True, STORE_STATE=want_state, **consts)
@@ -579,7 +627,7 @@ def _forward(q, k, v, mask, init_s, init_z, eps, want_state):
     # pass 1: each segment's local state
     s_loc = torch.empty(ns, B * H, E, D, device=q.device, dtype=torch.float32)
     z_loc = torch.empty(ns, B * H, E, device=q.device, dtype=torch.float32)
-    _fwd(grid, q.dtype,
+    _fwd(grid, q,
         q, k, v, m, s_loc, z_loc, o, den, s_loc, z_loc,
         T, H, seg_len, m_stride, eps, next_pow2(T),
         HAS_INIT=False, WRITE_OUT=False, STORE_STATE=True, **consts)
@@ -591,12 +639,54 @@ def _forward(q, k, v, mask, init_s, init_z, eps, want_state):
         z_seg += init_z.unsqueeze(0)
     if want_state:
         final = (s_seg[-1] + s_loc[-1], z_seg[-1] + z_loc[-1])
+    del s_loc, z_loc
     # pass 2: outputs
-    _fwd(grid, q.dtype,
+    _fwd(grid, q,
         q, k, v, m, s_seg, z_seg, o, den, s_seg, z_seg,
         T, H, seg_len, m_stride, eps, next_pow2(T),
         HAS_INIT=True, WRITE_OUT=True, STORE_STATE=False, **consts)
     return o, den, (s_seg, z_seg), final, seg_len
+
+
+def _segment_query_z(q, hh, seg_len):
+    """Per segment, sum_t h_t phi(q_t) in phi space: [NS, B*H, E] fp32 (a few small torch products:
+    [F, L] x [L, F] per segment and head)."""
+    B, T, H, F = q.shape
+    ns = triton.cdiv(T, seg_len)
+    pad = ns * seg_len - T
+    qs = q.float() * F ** -0.25
+    h = hh
+    if pad:
+        qs = torch.nn.functional.pad(qs, (0, 0, 0, 0, 0, pad))
+        h = torch.nn.functional.pad(h, (0, 0, 0, pad))
+    qs = qs.view(B, ns, seg_len, H, F)
+    h = h.view(B, ns, seg_len, H)
+    qh = qs * h.unsqueeze(-1)
+    z0 = h.sum(2).unsqueeze(-1)                                                  # [B, NS, H, 1]
+    z1 = qh.sum(2)                                                               # [B, NS, H, F]
+    z2 = torch.einsum("bnlhf,bnlhg->bnhfg", qh, qs).reshape(B, ns, H, F * F) * RSQRT2.value
+    z = torch.cat([z0, z1, z2], dim=-1)                                          # [B, NS, H, E]
+    return z.permute(1, 0, 2, 3).reshape(ns, B * H, 1 + F + F * F)
+
+
+def _reverse_exclusive(x):
+    """y[j] = sum_{i > j} x[i] over dim 0, and the total sum."""
+    rev = torch.flip(torch.cumsum(torch.flip(x, [0]), 0), [0])                 # inclusive, from the end
+    after = torch.zeros_like(rev)
+    after[:-1] = rev[1:]
+    return after, rev[0]
+
+
+def _later_segments(q, g, hh, seg_len):
+    """Per segment j, the sum over the queries of the segments after j of phi(q_t) g_t^T and
+    phi(q_t) h_t: (dS [NS, B*H, E, D], dz [NS, B*H, E]), and the sums over all segments (the gradient
+    of the initial state). Each segment's own dS is the state-only launch of the forward kernel with
+    keys q and values g (fully parallel); its dz is a small torch product; reverse prefix sums chain them."""
+    s_loc, _ = segment_states(q, g, None, seg_len)                              # [NS, B*H, E, D]
+    ds_seg, ds = _reverse_exclusive(s_loc)
+    del s_loc
+    dz_seg, dz = _reverse_exclusive(_segment_query_z(q, hh, seg_len))
+    return ds_seg, dz_seg, ds.contiguous(), dz.contiguous()
 
 
 def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, eps):
@@ -617,23 +707,33 @@ def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, e
     consts = dict(F=F, D=D, E=E, BF=BF, BD=BD, HAS_MASK=has_mask,
                   LOWP=lowp, DT=_TL_DTYPE[q.dtype], IN_PREC=in_prec, ST_PREC=st_prec)
 
+    # dq: a forward walk per segment from the segment initial states the forward saved
     dq_part = torch.empty(n_d, B, T, H, F, device=q.device, dtype=torch.float32)
-    _launch(_dq_tuned, _based_bwd_dq_kernel, FP32_BWD, (n_d, ns, B * H), q.dtype,
+    _launch("dq", _based_bwd_dq_kernel, FP32_BWD, (n_d, ns, B * H), q,
         q, k, v, m, seg[0] if seg else den, seg[1] if seg else den, do, den, hh, dq_part,
         T, H, seg_len, m_stride, next_pow2(T), HAS_INIT=seg is not None, **consts)
 
+    # dk, dv: a reverse walk; per segment (from the later segments' dS, dz) when the forward was segmented
     dk_part = torch.empty(n_d, B, T, H, F, device=q.device, dtype=torch.float32)
     dv = torch.empty_like(v)
     with_prefix = k_enc is not None and k_enc.shape[1] > 0
-    if with_prefix:
-        ds = torch.empty(B * H, E, D, device=q.device, dtype=torch.float32)
-        dz = torch.empty(B * H, E, device=q.device, dtype=torch.float32)
+    if ns > 1:
+        ds_seg, dz_seg, ds, dz = _later_segments(q, (do.float() / den.unsqueeze(-1)).contiguous(), hh, seg_len)
+        _launch("dkdv", _based_bwd_dkdv_kernel, FP32_BWD, (n_d, ns, B * H), q,
+            q, k, v, m, ds_seg, dz_seg, do, den, hh, dk_part, dv, den, den,
+            T, H, seg_len, m_stride, next_pow2(T),
+            INTRA=True, STORE_STATE=False, DS_INIT=True, **consts)
+        del ds_seg, dz_seg
     else:
-        ds, dz = den, den
-    _launch(_dkdv_tuned, _based_bwd_dkdv_kernel, FP32_BWD, (n_d, 1, B * H), q.dtype,
-        q, k, v, m, den, den, do, den, hh, dk_part, dv, ds, dz,
-        T, H, triton.cdiv(T, SEG_UNIT) * SEG_UNIT, m_stride, next_pow2(T),
-        INTRA=True, STORE_STATE=with_prefix, **consts)
+        if with_prefix:
+            ds = torch.empty(B * H, E, D, device=q.device, dtype=torch.float32)
+            dz = torch.empty(B * H, E, device=q.device, dtype=torch.float32)
+        else:
+            ds, dz = den, den
+        _launch("dkdv", _based_bwd_dkdv_kernel, FP32_BWD, (n_d, 1, B * H), q,
+            q, k, v, m, den, den, do, den, hh, dk_part, dv, ds, dz,
+            T, H, triton.cdiv(T, SEG_UNIT) * SEG_UNIT, m_stride, next_pow2(T),
+            INTRA=True, STORE_STATE=with_prefix, **consts)
     dq = dq_part.sum(0).to(q.dtype)
     dk = dk_part.sum(0).to(k.dtype)
 
@@ -647,7 +747,7 @@ def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, e
             dk_enc_part = torch.empty(n_d, B, P, H, F, device=q.device, dtype=torch.float32)
             dv_enc = torch.empty_like(v_enc)
             consts["HAS_MASK"] = has_me
-            _launch(_dkdv_tuned, _based_bwd_dkdv_kernel, FP32_BWD, (n_d, triton.cdiv(P, SEG_UNIT), B * H), q.dtype,
+            _launch("dkdv", _based_bwd_dkdv_kernel, FP32_BWD, (n_d, triton.cdiv(P, SEG_UNIT), B * H), q,
                 k_enc, k_enc, v_enc, me, ds, dz, v_enc, den, hh, dk_enc_part, dv_enc, ds, dz,
                 P, H, SEG_UNIT, me_stride, next_pow2(P),
                 INTRA=False, STORE_STATE=False, **consts)
@@ -656,13 +756,17 @@ def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, e
 
 
 class BasedChunkFunction(torch.autograd.Function):
-    """(q, k, v[, k_enc, v_enc]) -> o, with (S, z) final state as non-differentiable outputs."""
+    """(q, k, v[, k_enc, v_enc]) -> o, with (S, z) final state as non-differentiable outputs.
+
+    kernel / schedule: see plan(); the backward follows the forward's segmentation."""
 
     @staticmethod
-    def forward(ctx, q, k, v, k_enc, v_enc, mask, init_s, init_z, eps, want_state, enc_mask=None):
+    def forward(ctx, q, k, v, k_enc, v_enc, mask, init_s, init_z, eps, want_state, enc_mask=None,
+                kernel=None, schedule=None):
         B, T, H, F = q.shape
         D = v.shape[-1]
         E = 1 + F + F * F
+        kernel, schedule, seg_len = plan(T, B * H, F, D, q.device, kernel, schedule)
         q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
         if mask is not None:
             mask = mask.contiguous()
@@ -680,7 +784,7 @@ class BasedChunkFunction(torch.autograd.Function):
                     init_s, init_z = ps, pz
                 else:
                     init_s, init_z = init_s + ps, init_z + pz
-        o, den, seg, final, seg_len = _forward(q, k, v, mask, init_s, init_z, eps, want_state)
+        o, den, seg, final, seg_len = _forward(q, k, v, mask, init_s, init_z, eps, want_state, kernel, seg_len)
         ctx.save_for_backward(q, k, v, k_enc, v_enc, mask, enc_mask, o, den,
                               *(seg if seg is not None else (None, None)))
         ctx.seg_len = seg_len
@@ -698,13 +802,15 @@ class BasedChunkFunction(torch.autograd.Function):
         seg = None if seg_s is None else (seg_s, seg_z)
         dq, dk, dv, dk_enc, dv_enc = _backward(q, k, v, mask, seg, ctx.seg_len, o, den, do,
                                                k_enc, v_enc, enc_mask, ctx.eps)
-        return dq, dk, dv, dk_enc, dv_enc, None, None, None, None, None, None
+        return dq, dk, dv, dk_enc, dv_enc, None, None, None, None, None, None, None, None
 
 
 def based_linear_attention_triton(q, k, v, initial_state=None, output_final_state=False,
-                                  key_padding_mask=None, eps=1e-12):
-    """Causal Based linear attention. q, k [B, T, H, F]; v [B, T, H, D] -> (o [B, T, H, D], state or None)."""
+                                  key_padding_mask=None, eps=1e-12, kernel=None, schedule=None):
+    """Causal Based linear attention. q, k [B, T, H, F]; v [B, T, H, D] -> (o [B, T, H, D], state or None).
+
+    kernel: "sym" | "full" | None (_configs.DEFAULT_KERNEL); schedule: "walk" | "chunk" | None (by T)."""
     init_s, init_z = (None, None) if initial_state is None else initial_state
     o, s, z = BasedChunkFunction.apply(q, k, v, None, None, key_padding_mask, init_s, init_z,
-                                       float(eps), bool(output_final_state))
+                                       float(eps), bool(output_final_state), None, kernel, schedule)
     return o, ((s, z) if output_final_state else None)

@@ -1,6 +1,9 @@
-"""Experimental causal Based forward that uses the symmetry of the quadratic Taylor features.
+"""The symmetric causal Based forward: the quadratic Taylor features counted once per unordered pair.
 
-Not wired into jrt.ops.based's dispatch: call `based_fwd_sym` directly (forward only, no autograd).
+The forward of Based, PLA and JRT-Prompt when kernel="sym" (the default, _configs.DEFAULT_KERNEL):
+based_chunk.BasedChunkFunction calls `sym_forward`, which returns what the full kernel's forward
+returns (outputs, den + eps per position, per-segment initial states), so the backward kernels of
+based_chunk serve both. `based_fwd_sym` is the same forward without autograd (tests, benchmarks).
 
 The quadratic part of phi(q).phi(k) is vec(qq^T).vec(kk^T) = (q.k)^2, and vec(kk^T) has only
 F(F+1)/2 distinct entries. Split the features into a low half L = [0, FL) and a high half
@@ -30,8 +33,8 @@ the output: phi(q) is symmetric); at store, the antisymmetric part of the initia
 back, so the returned state is S0 + (sum of phi(k) v^T) exactly, as the naive reference returns it.
 
 The kernel walks a whole sequence per program, grid (D / BD, B*H); when B*H is too small to fill
-the GPU, the launcher first splits T into segments (`segments=`, below) and runs them as extra
-batch rows. TRANS_OUT computes o^T = A^T phi(q)^T so that the state is the A operand of the
+the GPU, or under the chunk-parallel schedule, the launcher first splits T into segments and runs
+them as extra batch rows (`sym_forward`). TRANS_OUT computes o^T = A^T phi(q)^T so that the state is the A operand of the
 read-out product (the fastest variant of the original kernel on the H100). STATE_T (implies the
 transposed read-out) goes one step further: the state blocks are held transposed, [BD, rows], and
 updated as A^T += (m v)^T k2, so the update's fp32 accumulator is the read-out's A operand without
@@ -41,34 +44,17 @@ F: any 1 <= F <= 16 (the halves are padded to HB = 8 and masked); D: any (value 
 """
 from __future__ import annotations
 
-import json
-
 import torch
 import triton
 import triton.language as tl
 
-from jrt import env
-
 from ._common import INTERPRET, dot_in, feature_block, next_pow2, precisions
-from .based_chunk import _TL_DTYPE, SEG_UNIT, _mask_arg, _num_segments, segment_states
+from .based_chunk import _TL_DTYPE, SEG_UNIT, _mask_arg, _num_segments, register_kernel, segment_states, tuned_kernel
 
 HB = 8          # half-feature block: rows of one quadratic block = HB * HB = 64
 MAX_F = 2 * HB
 
-# GPU autotune choices (meta, num_warps, num_stages): the configs without spills in the offline sm_90
-# compile (bf16, triton 3.9: `python -m jrt.ops.triton.compile_check --sym`) plus the production
-# kernel's shape, fastest first; comments give the H100 time at B=16, T=32768, H=16, bf16
-# (results/benchmarks/kernel_session/sym_configs.json; the production kernel: 9.08 ms).
-# JRT_TRITON_SYM_CONFIGS='[[{"BT": 16, "BD": 64, "STATE_T": true}, 4, 1], ...]' overrides.
-SYM_CONFIGS = [
-    ({"BT": 16, "BD": 64, "STATE_T": True}, 4, 1),     # 7.87 ms: every state product a wgmma, 254 regs, no spill
-    ({"BT": 32, "BD": 32, "TRANS_OUT": True}, 4, 1),   # 9.40 ms: the production kernel's shape (spills 144 B)
-    ({"BT": 32, "BD": 64, "STATE_T": True}, 8, 1),     # 11.39 ms: 246 regs, no spill
-    ({"BT": 16, "BD": 32, "TRANS_OUT": True}, 4, 1),   # 15.85 ms: 255 regs, no spill
-    ({"BT": 32, "BD": 32, "TRANS_OUT": True}, 8, 1),   # 19.24 ms: 250 regs, no spill
-]
-if env.get("JRT_TRITON_SYM_CONFIGS"):
-    SYM_CONFIGS = [tuple(c) for c in json.loads(env.get("JRT_TRITON_SYM_CONFIGS"))]
+# GPU autotune sets: jrt.ops.triton._configs ("sym"; per architecture, JRT_TRITON_SYM_CONFIGS overrides).
 # fp32 inputs (IEEE products on FMA units, test-grade): one fixed config, as in based_chunk
 SYM_FP32 = dict(BT=16, BD=32, num_warps=8, num_stages=1)
 # the interpreter runs one config (small BT so that short test sequences span several chunks)
@@ -156,12 +142,12 @@ def _store_rows(base, rows, row_ok, offs_d, md, x, D: tl.constexpr):
 def _based_sym_fwd_kernel(
     q_ptr, k_ptr, v_ptr, mask_ptr,           # q, k [B, T, H, F]; v [B, T, H, D]; mask [B, mask_stride] int8
     s_init_ptr, z_init_ptr,                   # [B*H, E, D], [B*H, E] fp32 (phi space)
-    o_ptr,                                    # [B, T, H, D]
+    o_ptr, den_ptr,                           # o [B, T, H, D]; den [B, T, H] fp32 (den + eps, for the backward)
     s_out_ptr, z_out_ptr,                     # [B*H, E, D], [B*H, E] fp32 (phi space)
-    T, H, mask_stride, eps, T_BUCKET,
+    T, H, mask_stride, eps, T_BUCKET, NSEG,   # NSEG: segments per sequence when rows are segments (else 1)
     F: tl.constexpr, FL: tl.constexpr, D: tl.constexpr, E: tl.constexpr,
     BT: tl.constexpr, BF: tl.constexpr, HB: tl.constexpr, BD: tl.constexpr,
-    HAS_MASK: tl.constexpr, HAS_INIT: tl.constexpr, STORE_STATE: tl.constexpr,
+    HAS_MASK: tl.constexpr, HAS_INIT: tl.constexpr, STORE_STATE: tl.constexpr, STORE_DEN: tl.constexpr,
     LOWP: tl.constexpr, DT: tl.constexpr, IN_PREC: tl.constexpr, ST_PREC: tl.constexpr,
     TRANS_OUT: tl.constexpr = False, STATE_T: tl.constexpr = False, EMU: tl.constexpr = False,
 ):
@@ -206,7 +192,11 @@ def _based_sym_fwd_kernel(
     k_base = k_ptr + (b64 * T * H + h) * F
     v_base = v_ptr + (b64 * T * H + h) * D
     o_base = o_ptr + (b64 * T * H + h) * D
-    st64 = pid_bh.to(tl.int64)
+    den_base = den_ptr + b64 * T * H + h
+    # state index: rows are (batch, segment) pairs b * NSEG + j when segmented; the initial states
+    # are laid out [NSEG, B*H] (segment-major, as the backward reads them): no transposed copy
+    n_bh = tl.num_programs(1)
+    st64 = ((pid_bh // H) % NSEG * (n_bh // NSEG) + (pid_bh // H) // NSEG * H + h).to(tl.int64)
 
     if HAS_INIT:
         sb = s_init_ptr + st64 * E * D
@@ -278,6 +268,8 @@ def _based_sym_fwd_kernel(
             ot = numt / (den + eps)[None, :]
             tl.store(o_base + t64[None, :] * (H * D) + offs_d[:, None], ot.to(o_ptr.dtype.element_ty),
                      mask=mt[None, :] & md[:, None])
+            if STORE_DEN:
+                tl.store(den_base + t64 * H, den + eps, mask=offs_t < T * (pid_d == 0).to(tl.int32))
         else:
             quad = tl.zeros([BT, BD], dtype=tl.float32)
             quad = _mma(qLL, ALL, quad, LOWP, DT, ST_PREC, EMU)
@@ -290,6 +282,8 @@ def _based_sym_fwd_kernel(
             o = num / (den + eps)[:, None]
             tl.store(o_base + t64[:, None] * (H * D) + offs_d[None, :], o.to(o_ptr.dtype.element_ty),
                      mask=mt[:, None] & md[None, :])
+            if STORE_DEN:
+                tl.store(den_base + t64 * H, den + eps, mask=offs_t < T * (pid_d == 0).to(tl.int32))
 
         # ---- state update (after the read-out: the chunk's own keys enter through W)
         kLc = _rnd(kL, LOWP, DT, EMU)
@@ -332,33 +326,102 @@ def _based_sym_fwd_kernel(
 
 
 # ----------------------------------------------------------------------------------------------
-# launcher
+# launchers
 # ----------------------------------------------------------------------------------------------
-def _tl_configs():
-    if INTERPRET:
-        return [triton.Config(dict(SYM_INTERPRET), num_warps=4, num_stages=1)]
-    return [triton.Config(dict(m), num_warps=w, num_stages=s) for m, w, s in SYM_CONFIGS]
+register_kernel("sym", _based_sym_fwd_kernel,
+                ["T_BUCKET", "F", "D", "HAS_MASK", "HAS_INIT", "STORE_STATE", "STORE_DEN", "LOWP", "DT"],
+                interpret_meta=SYM_INTERPRET)
 
 
-_sym_tuned = triton.autotune(configs=_tl_configs(),
-                             key=["T_BUCKET", "F", "D", "HAS_MASK", "HAS_INIT", "STORE_STATE", "LOWP", "DT"]
-                             )(_based_sym_fwd_kernel)
+def _launch(q, k, v, mask, s0, z0, eps, want_state, nseg, config):
+    """One launch over rows of q, k, v [R, L, H, F|D] (contiguous). s0 [nseg, R/nseg*H, E, D], z0 likewise,
+    or None. Returns (o, den + eps [R, L, H] fp32, (S [R*H, E, D], z [R*H, E]) or None)."""
+    R, L, H, F = q.shape
+    D = v.shape[-1]
+    E = 1 + F + F * F
+    m, m_stride, has_mask = _mask_arg(mask, q)
+    o = torch.empty_like(v)
+    den = torch.empty(R, L, H, device=q.device, dtype=torch.float32)
+    if want_state:
+        s_out = torch.empty(R * H, E, D, device=q.device, dtype=torch.float32)
+        z_out = torch.empty(R * H, E, device=q.device, dtype=torch.float32)
+    else:
+        s_out = z_out = den  # dummy pointers, never written
+    lowp, in_prec, st_prec = precisions(q.dtype)
+    args = (q, k, v, m, s0 if s0 is not None else den, z0 if z0 is not None else den,
+            o, den, s_out, z_out, L, H, m_stride, float(eps), next_pow2(L), nseg)
+    consts = dict(F=F, FL=(F + 1) // 2, D=D, E=E, BF=feature_block(F), HB=HB,
+                  HAS_MASK=has_mask, HAS_INIT=s0 is not None, STORE_STATE=bool(want_state), STORE_DEN=True,
+                  LOWP=lowp, DT=_TL_DTYPE[q.dtype], IN_PREC=in_prec, ST_PREC=st_prec,
+                  EMU=INTERPRET and q.dtype == torch.bfloat16)
+    if config is None and q.dtype == torch.float32 and not INTERPRET:
+        config = SYM_FP32
+    if config is not None:
+        cfg = dict(config)
+        _based_sym_fwd_kernel[(triton.cdiv(D, cfg["BD"]), R * H)](*args, **consts, **cfg)
+    else:
+        tuned_kernel("sym", q.device)[lambda meta: (triton.cdiv(D, meta["BD"]), R * H)](*args, **consts)
+    return o, den, ((s_out, z_out) if want_state else None)
+
+
+def sym_forward(q, k, v, mask, init_s, init_z, eps, want_state, seg_len, config=None):
+    """The symmetric forward with the contract of based_chunk._forward (the production entry).
+
+    q, k [B, T, H, F], v [B, T, H, D] contiguous; mask [B, T] bool or None; init_s [B*H, E, D] /
+    init_z [B*H, E] fp32 or None; seg_len a multiple of SEG_UNIT (>= T: one walk per sequence).
+    Returns (o, den + eps [B, T, H] fp32, per-segment initial states (S [NS, B*H, E, D], z) or None,
+    final (S [B*H, E, D], z [B*H, E]) or None, seg_len).
+
+    With NS = ceil(T / seg_len) > 1 segments: each segment's own state comes from the state-only
+    launch of the full kernel (`segment_states`, fully parallel over segments), an exclusive prefix
+    sum over segments (plus the initial state) gives every segment its initial state, and one launch
+    of the symmetric kernel runs the segments as extra rows (a [B, NS * seg_len] sequence viewed as
+    [B * NS, seg_len]; the tail padded with masked positions). The per-segment initial states are
+    what the backward's dq walk needs, so they are returned as the full kernel's _forward returns them.
+    """
+    B, T, H, F = q.shape
+    D = v.shape[-1]
+    ns = triton.cdiv(T, seg_len)
+    if ns == 1:
+        o, den, final = _launch(q, k, v, mask, init_s, init_z, eps, want_state, 1, config)
+        seg = None if init_s is None else (init_s.unsqueeze(0), init_z.unsqueeze(0))
+        return o, den, seg, final, seg_len
+    s_loc, z_loc = segment_states(k, v, mask, seg_len)                      # [NS, B*H, E, D], [NS, B*H, E]
+    s_seg = torch.cumsum(s_loc, 0) - s_loc                                   # exclusive prefix sums
+    z_seg = torch.cumsum(z_loc, 0) - z_loc
+    if init_s is not None:
+        s_seg += init_s.unsqueeze(0)
+        z_seg += init_z.unsqueeze(0)
+    final = (s_seg[-1] + s_loc[-1], z_seg[-1] + z_loc[-1]) if want_state else None
+    del s_loc, z_loc
+    pad = ns * seg_len - T
+    real = mask
+    if pad:
+        q, k, v = (torch.nn.functional.pad(x, (0, 0, 0, 0, 0, pad)) for x in (q, k, v))
+        real = torch.ones(B, T, dtype=torch.bool, device=q.device) if mask is None else mask.to(torch.bool)
+        real = torch.nn.functional.pad(real, (0, pad), value=False)
+    rows = lambda x: x.reshape(B * ns, seg_len, *x.shape[2:])  # noqa: E731
+    o, den, _ = _launch(rows(q), rows(k), rows(v), None if real is None else real.reshape(B * ns, seg_len),
+                        s_seg, z_seg, eps, False, ns, config)
+    o = o.view(B, ns * seg_len, H, D)
+    den = den.view(B, ns * seg_len, H)
+    if pad:
+        o, den = o[:, :T].contiguous(), den[:, :T].contiguous()
+    return o, den, (s_seg, z_seg), final, seg_len
 
 
 def based_fwd_sym(q, k, v, *, key_padding_mask=None, initial_state=None, eps=1e-12, return_state=True,
                   config=None, segments=None):
-    """Causal Based linear attention forward (no autograd): q, k [B, T, H, F]; v [B, T, H, D].
+    """Causal Based linear attention forward with the symmetric kernel (no autograd; the ops route
+    through jrt.ops.based_linear_attention(..., kernel="sym") for gradients).
 
-    Returns (o [B, T, H, D] in v's dtype, (S [B, H, E, D], z [B, H, E]) fp32 or None), the same
-    contract and phi-space state as jrt.ops.triton.based_linear_attention_triton.
+    q, k [B, T, H, F]; v [B, T, H, D]. Returns (o [B, T, H, D] in v's dtype, (S [B, H, E, D],
+    z [B, H, E]) fp32 or None), the contract and phi-space state of based_linear_attention_triton.
     key_padding_mask: [B, T] bool (True = real token) or None; initial_state: (S, z) or None.
     config: optional dict of the kernel's meta-parameters, e.g. dict(BT=32, BD=32, TRANS_OUT=True,
     num_warps=4, num_stages=1), to launch one config without autotuning (benchmarks, tests).
     segments: split T into this many segments read in parallel (None: as the production kernel
-    decides, i.e. only when B*H*(D/64) programs cannot fill the GPU; 1: never). Each segment's own
-    state comes from the production kernel's state-only launch (`based_chunk.segment_states`), an
-    exclusive prefix sum gives every segment its initial state, and the symmetric kernel then runs the
-    segments as extra batch rows.
+    decides, i.e. only when B*H*(D/64) programs cannot fill the GPU; 1: never); see sym_forward.
     """
     if q.dim() != 4 or k.shape != q.shape or v.dim() != 4 or v.shape[:3] != q.shape[:3]:
         raise ValueError(f"based_fwd_sym: need q, k [B, T, H, F] and v [B, T, H, D], got "
@@ -373,78 +436,23 @@ def based_fwd_sym(q, k, v, *, key_padding_mask=None, initial_state=None, eps=1e-
     q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
     if key_padding_mask is not None and tuple(key_padding_mask.shape) != (B, T):
         raise ValueError(f"based_fwd_sym: key_padding_mask must be [B, T] = {(B, T)}, got {tuple(key_padding_mask.shape)}")
+    mask = None if key_padding_mask is None else key_padding_mask.to(torch.bool).contiguous()
     if segments is None:
         n_chunks = triton.cdiv(T, SEG_UNIT)
         segments = 1 if INTERPRET else _num_segments(B * H, triton.cdiv(D, 64), n_chunks, q.device)
     if not isinstance(segments, int) or segments < 1:
         raise ValueError(f"based_fwd_sym: segments must be an int >= 1 or None, got {segments!r}")
     seg_len = triton.cdiv(triton.cdiv(T, SEG_UNIT), segments) * SEG_UNIT
-    if triton.cdiv(T, seg_len) > 1:
-        return _segmented(q, k, v, key_padding_mask, initial_state, eps, return_state, config, seg_len)
-    m, m_stride, has_mask = _mask_arg(key_padding_mask, q)
+    init_s = init_z = None
     if initial_state is not None:
         s0, z0 = initial_state
         if tuple(s0.shape) != (B, H, E, D) or tuple(z0.shape) != (B, H, E):
             raise ValueError(f"based_fwd_sym: initial_state must be (S {(B, H, E, D)}, z {(B, H, E)}), got "
                              f"{tuple(s0.shape)}, {tuple(z0.shape)}")
-        s0 = s0.to(device=q.device, dtype=torch.float32).reshape(B * H, E, D).contiguous()
-        z0 = z0.to(device=q.device, dtype=torch.float32).reshape(B * H, E).contiguous()
-    o = torch.empty_like(v)
-    if return_state:
-        s_out = torch.empty(B * H, E, D, device=q.device, dtype=torch.float32)
-        z_out = torch.empty(B * H, E, device=q.device, dtype=torch.float32)
-    else:
-        s_out = z_out = o  # dummy pointers, never written
-    lowp, in_prec, st_prec = precisions(q.dtype)
-    args = (q, k, v, m, s0 if initial_state is not None else o, z0 if initial_state is not None else o,
-            o, s_out, z_out, T, H, m_stride, float(eps), next_pow2(T))
-    consts = dict(F=F, FL=(F + 1) // 2, D=D, E=E, BF=feature_block(F), HB=HB,
-                  HAS_MASK=has_mask, HAS_INIT=initial_state is not None, STORE_STATE=bool(return_state),
-                  LOWP=lowp, DT=_TL_DTYPE[q.dtype], IN_PREC=in_prec, ST_PREC=st_prec,
-                  EMU=INTERPRET and q.dtype == torch.bfloat16)
-    if config is None and q.dtype == torch.float32 and not INTERPRET:
-        config = SYM_FP32
-    if config is not None:
-        cfg = dict(config)
-        _based_sym_fwd_kernel[(triton.cdiv(D, cfg["BD"]), B * H)](*args, **consts, **cfg)
-    else:
-        _sym_tuned[lambda meta: (triton.cdiv(D, meta["BD"]), B * H)](*args, **consts)
+        init_s = s0.to(device=q.device, dtype=torch.float32).reshape(B * H, E, D).contiguous()
+        init_z = z0.to(device=q.device, dtype=torch.float32).reshape(B * H, E).contiguous()
+    o, _, _, final, _ = sym_forward(q, k, v, mask, init_s, init_z, eps, return_state, seg_len, config)
     state = None
     if return_state:
-        state = (s_out.reshape(B, H, E, D), z_out.reshape(B, H, E))
-    return o, state
-
-
-def _segmented(q, k, v, mask, initial_state, eps, return_state, config, seg_len: int):
-    """based_fwd_sym over NS = ceil(T / seg_len) segments in parallel (q, k, v contiguous).
-
-    The state is a sum over tokens, so segment j starts from initial_state + the local states of
-    segments 0..j-1. The tail is padded to NS * seg_len with masked positions (they add nothing),
-    and [B, NS * seg_len] is viewed as [B * NS, seg_len] rows for one launch of the kernel."""
-    B, T, H, F = q.shape
-    D = v.shape[-1]
-    E = 1 + F + F * F
-    ns = triton.cdiv(T, seg_len)
-    s_loc, z_loc = segment_states(k, v, mask, seg_len)                      # [NS, B*H, E, D], [NS, B*H, E]
-    s_init = torch.cumsum(s_loc, 0) - s_loc                                  # exclusive prefix sums
-    z_init = torch.cumsum(z_loc, 0) - z_loc
-    if initial_state is not None:
-        s_init = s_init + initial_state[0].to(device=q.device, dtype=torch.float32).reshape(1, B * H, E, D)
-        z_init = z_init + initial_state[1].to(device=q.device, dtype=torch.float32).reshape(1, B * H, E)
-    # [NS, B, H, ...] -> [B, NS, H, ...] -> rows b * NS + j
-    s_init = s_init.view(ns, B, H, E, D).transpose(0, 1).reshape(B * ns, H, E, D)
-    z_init = z_init.view(ns, B, H, E).transpose(0, 1).reshape(B * ns, H, E)
-    pad = ns * seg_len - T
-    real = torch.ones(B, T, dtype=torch.bool, device=q.device) if mask is None else mask.to(torch.bool)
-    if pad:
-        q, k, v = (torch.nn.functional.pad(x, (0, 0, 0, 0, 0, pad)) for x in (q, k, v))
-        real = torch.nn.functional.pad(real, (0, pad), value=False)
-    rows = lambda x: x.reshape(B * ns, seg_len, *x.shape[2:])  # noqa: E731
-    o, state = based_fwd_sym(rows(q), rows(k), rows(v), key_padding_mask=real.reshape(B * ns, seg_len),
-                             initial_state=(s_init, z_init), eps=eps, return_state=return_state,
-                             config=config, segments=1)
-    o = o.view(B, ns * seg_len, H, D)
-    o = o[:, :T].contiguous() if pad else o
-    if return_state:  # the last segment's final state is the sequence's
-        state = (state[0].view(B, ns, H, E, D)[:, -1], state[1].view(B, ns, H, E)[:, -1])
+        state = (final[0].reshape(B, H, E, D), final[1].reshape(B, H, E))
     return o, state

@@ -40,6 +40,7 @@ def main(argv=None) -> int:
     from triton.backends.compiler import GPUTarget
     from triton.compiler import ASTSource
 
+    from . import _configs
     from . import based_chunk as bc
     from . import decode as dc
     from ._common import feature_block, precisions
@@ -53,7 +54,8 @@ def main(argv=None) -> int:
 
     def build(jitfn, ptrs, scalars, consts, num_warps, num_stages, tag):
         nonlocal failures
-        defaults = {"TRANS_OUT": False, "STATE_T": False, "EMU": False}  # constexprs with a default in the signature
+        defaults = {"TRANS_OUT": False, "STATE_T": False, "EMU": False,  # constexprs with a default in the signature
+                    "DS_INIT": False}
         consts = {**{k: v for k, v in defaults.items() if k in jitfn.arg_names}, **consts}
         sig = {n: ("constexpr" if n in consts else ptrs.get(n) or scalars[n]) for n in jitfn.arg_names}
         t0 = time.time()
@@ -83,11 +85,11 @@ def main(argv=None) -> int:
             if dt == "fp16":
                 st_prec = "tf32"
             base = dict(F=F, D=D, E=E, BF=BF, LOWP=lowp, DT=tl_dt, IN_PREC=in_prec, ST_PREC=st_prec,
-                        HAS_MASK=True, HAS_INIT=True, STORE_STATE=True)
+                        HAS_MASK=True, HAS_INIT=True, STORE_STATE=True, STORE_DEN=True)
             ptrs = {n: f"*{dt}" for n in ("q_ptr", "k_ptr", "v_ptr", "o_ptr")}
             ptrs.update({n: "*fp32" for n in ("s_init_ptr", "z_init_ptr", "den_ptr", "s_out_ptr", "z_out_ptr")})
             ptrs["mask_ptr"] = "*i8"
-            scal = dict(T="i32", H="i32", SEG_LEN="i32", mask_stride="i32", eps="fp32", T_BUCKET="i32")
+            scal = dict(T="i32", H="i32", SEG_LEN="i32", mask_stride="i32", eps="fp32", T_BUCKET="i32", NSEG="i32")
             for bt in (16, 32):
                 for bd in (32, 64):
                     for trans in (False, True, "STATE_T"):
@@ -113,8 +115,10 @@ def main(argv=None) -> int:
             fcfg = [({"BT": bc.FP32_FWD["BT"], "BD": bc.FP32_FWD["BD"]}, bc.FP32_FWD["num_warps"], bc.FP32_FWD["num_stages"])]
             bcfg = [({"BT": bc.FP32_BWD["BT"]}, bc.FP32_BWD["num_warps"], bc.FP32_BWD["num_stages"])]
         else:
-            fcfg = bc.FWD_CONFIGS if args.all_configs else bc.FWD_CONFIGS[:1]
-            bcfg = bc.BWD_CONFIGS if args.all_configs else bc.BWD_CONFIGS[:1]
+            cap = (args.arch // 10, args.arch % 10)
+            fcfg, bcfg, scfg = (_configs.select(kind, cap) for kind in ("fwd", "bwd", "sym"))
+            if not args.all_configs:
+                fcfg, bcfg, scfg = fcfg[:1], bcfg[:1], scfg[:1]
         ptrs = {n: f"*{dt}" for n in ("q_ptr", "k_ptr", "v_ptr", "o_ptr")}
         ptrs.update({n: "*fp32" for n in ("s_init_ptr", "z_init_ptr", "den_ptr", "s_out_ptr", "z_out_ptr")})
         ptrs["mask_ptr"] = "*i8"
@@ -132,10 +136,21 @@ def main(argv=None) -> int:
         for meta, w, st in bcfg:
             build(bc._based_bwd_dq_kernel, ptrs, scal, dict(base, **meta, BD=bd, HAS_MASK=True, HAS_INIT=True),
                   w, st, f"bwd_dq {dt} {meta}")
-            for intra in (True, False):
+            for intra, ds_init in ((True, False), (False, False), (True, True)):
                 build(bc._based_bwd_dkdv_kernel, ptrs, scal,
-                      dict(base, **meta, BD=bd, HAS_MASK=True, INTRA=intra, STORE_STATE=intra),
-                      w, st, f"bwd_dkdv {dt} {meta} INTRA={intra}")
+                      dict(base, **meta, BD=bd, HAS_MASK=True, INTRA=intra, STORE_STATE=intra and not ds_init,
+                           DS_INIT=ds_init),
+                      w, st, f"bwd_dkdv {dt} {meta} INTRA={intra} DS_INIT={ds_init}")
+        if dt != "fp32":  # the symmetric forward (production default), its autotune set
+            from . import based_sym as bs
+            ptrs_s = {n: f"*{dt}" for n in ("q_ptr", "k_ptr", "v_ptr", "o_ptr")}
+            ptrs_s.update({n: "*fp32" for n in ("s_init_ptr", "z_init_ptr", "den_ptr", "s_out_ptr", "z_out_ptr")})
+            ptrs_s["mask_ptr"] = "*i8"
+            scal_s = dict(T="i32", H="i32", mask_stride="i32", eps="fp32", T_BUCKET="i32", NSEG="i32")
+            for meta, w, st in scfg:
+                build(bs._based_sym_fwd_kernel, ptrs_s, scal_s,
+                      dict(base, **meta, FL=(F + 1) // 2, HB=bs.HB, HAS_MASK=True, HAS_INIT=True, STORE_STATE=True,
+                           STORE_DEN=True), w, st, f"sym {dt} {meta}")
         ptrs = {n: f"*{dt}" for n in ("q_ptr", "k_ptr", "v_ptr", "o_ptr")}
         ptrs.update({n: "*fp32" for n in ("s_ptr", "z_ptr", "s_new_ptr", "z_new_ptr")})
         build(dc._based_decode_kernel.fn, ptrs, dict(eps="fp32"), dict(F=F, D=D, E=E, BF=BF, BD=32), 4, 1,

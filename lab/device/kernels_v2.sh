@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Triton kernels v2 (issue 17) on one CUDA GPU, from the repository root, in at most 7.5 minutes (445 s of step limits):
+#   1. pytest (limit 160 s): tests/gpu/test_kernels_v2.py (every forward kernel x schedule: forward,
+#      state, gradients vs fp32 naive; the config selection on this device), then
+#      tests/gpu/test_triton_gpu.py and tests/ops/test_based_sym.py (which run compiled on CUDA);
+#      one autotune config per kernel (JRT_TRITON_AUTOTUNE=first: the first of this architecture's
+#      set, on sm_90 the measured winner), so compiles stay short.
+#   2. benchmarks/prefill.py (limit 110 s): B=16, T=32768, H=16, F=16, D=64, bf16: Based, PLA
+#      (decoder T + prefix T/2) and JRT-Prompt (Based over 2T) with --kernel default (no kernel
+#      argument: what a plain call gets, named jrt_based etc.), sym and full (schedule: the
+#      library's choice, the walk at this T), and the FlashAttention-2 baseline (flash_attn2 if flash_attn
+#      imports, and torch SDPA's flash backend as sdpa_flash either way; the JSON's "baseline" says
+#      which). Default autotune sets, no JRT_* variables.
+#   3. benchmarks/train.py (limit 140 s): forward + backward, B=16, T in {2048, 8192}: PLA and Based,
+#      --kernel sym full x --schedule walk chunk, and the same baselines; then (limit 35 s) PLA with
+#      no kernel/schedule arguments (the library defaults), into $OUT/default/train.json.
+#   4. summary.json: each step's exit status and seconds, every timing in one flat table, and the
+#      fastest kernel / schedule per case (what DEFAULT_KERNEL and CHUNK_PARALLEL_MAX_T in
+#      src/jrt/ops/triton/_configs.py should be on this card).
+# Files written to $OUT (8): pytest.log, prefill.json, prefill.log, train.json, train.log,
+# default/train.json, train_default.log, summary.json.
+# Usage: OUT=/path bash lab/device/kernels_v2.sh      (PYTHON=... picks the interpreter; default python)
+set -u
+cd "$(dirname "$0")/../.."
+OUT="${OUT:?set OUT to the output folder}"
+mkdir -p "$OUT"
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+PY="${PYTHON:-python}"
+STEPS="$OUT/.steps"
+: > "$STEPS"
+status=0
+
+step() {  # step NAME SECONDS CMD...   (SIGINT at the limit: pytest and the benchmarks still report)
+  local name=$1 secs=$2; shift 2
+  local t0=$SECONDS
+  echo "=== $name (limit ${secs}s): $*"
+  timeout --signal=INT --kill-after=15 "$secs" "$@" > "$OUT/$name.log" 2>&1
+  local rc=$?
+  echo "$name $rc $((SECONDS - t0))" >> "$STEPS"
+  echo "=== $name: exit $rc after $((SECONDS - t0))s"
+  tail -n 5 "$OUT/$name.log"
+  [ "$rc" -ne 0 ] && status=1
+  return 0
+}
+
+step pytest 160 env JRT_TRITON_AUTOTUNE=first "$PY" -m pytest -q -p no:cacheprovider -rf --durations=10 \
+  tests/gpu/test_kernels_v2.py tests/gpu/test_triton_gpu.py tests/ops/test_based_sym.py
+step prefill 110 "$PY" benchmarks/prefill.py --out "$OUT" --formats json --seq-lens 32768 --batches \
+  --kernel default sym full --methods jrt_pla jrt_based jrt_prompt flash_attn2 sdpa_flash --warmup 10 --rep 30
+step train 140 "$PY" benchmarks/train.py --out "$OUT" --formats json --seq-lens 2048 8192 \
+  --kernel sym full --schedule walk chunk --methods jrt_pla jrt_based flash_attn2 sdpa_flash --warmup 10 --rep 40
+step train_default 35 "$PY" benchmarks/train.py --out "$OUT/default" --formats json --seq-lens 2048 8192 \
+  --methods jrt_pla --warmup 10 --rep 40
+
+"$PY" - "$OUT" <<'PYEOF'
+import json, sys
+from pathlib import Path
+out = Path(sys.argv[1])
+steps = {}
+for line in (out / ".steps").read_text().split("\n"):
+    if line.strip():
+        name, rc, secs = line.split()
+        steps[name] = {"exit": int(rc), "seconds": int(secs)}
+summary = {"steps": steps, "timings_ms": {}, "fastest": {}}
+for stem, path in (("prefill", out / "prefill.json"), ("train", out / "train.json"),
+                   ("train_default", out / "default" / "train.json")):
+    if not path.exists():
+        continue
+    res = json.loads(path.read_text())
+    summary.setdefault("baseline", res.get("baseline"))
+    summary.setdefault("card", res.get("env", {}).get("card"))
+    summary.setdefault("library_defaults", res.get("settings", {}).get("library_defaults"))
+    summary.setdefault("sanity", res.get("sanity"))
+    for sweep in res.get("sweeps", []):
+        for method, cells in sweep["cells"].items():
+            for x, cell in cells.items():
+                key = f"{stem} {method} {sweep['axis']}={x}"
+                summary["timings_ms"][key] = cell.get("ms") if cell.get("ms") is not None else cell.get("error")
+# fastest variant per (stem, base method, shape): "jrt_pla[sym,chunk]" -> base jrt_pla, variant sym,chunk
+groups = {}
+for key, ms in summary["timings_ms"].items():
+    stem, method, shape = key.split(" ")
+    if "[" in method and isinstance(ms, float):
+        base, variant = method[:-1].split("[")
+        groups.setdefault(f"{stem} {base} {shape}", {})[variant] = ms
+for case, variants in groups.items():
+    best = min(variants, key=variants.get)
+    summary["fastest"][case] = {"best": best, "ms": variants}
+(out / "summary.json").write_text(json.dumps(summary, indent=1))
+print(json.dumps(summary["fastest"], indent=1))
+PYEOF
+rm -f "$STEPS"
+echo "results in $OUT: $(ls "$OUT" | tr '\n' ' ')"
+exit $status
