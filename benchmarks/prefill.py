@@ -20,15 +20,10 @@ in the same run with triton.testing.do_bench (CUDA events, median, warmup=25 ms,
                       forward only, one program per (value block, b, h) over the whole T); only
                       with --sym, and skipped if it does not import
 
-<<<<<<< HEAD
-Every cell catches OOM and errors. Writes prefill.json, prefill.md and prefill.png into --out.
-Usage: python benchmarks/prefill.py --out results/benchmarks [--quick] [--sym]
-=======
 Every cell catches OOM and errors. Writes prefill.json, prefill.md and prefill.png into --out
 (--formats picks which).
-Usage: python benchmarks/prefill.py --out benchmarks/results [--quick] [--kernel sym full]
+Usage: python benchmarks/prefill.py --out results/benchmarks [--quick] [--kernel sym full]
        [--schedule default] [--seq-lens 32768] [--batches] [--formats json]
->>>>>>> kernels
 """
 from __future__ import annotations
 
@@ -324,11 +319,7 @@ def _floor_base(name: str) -> str:
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-<<<<<<< HEAD
-    p.add_argument("--out", default=os.environ.get("OUT", "results/benchmarks"))
-=======
-    p.add_argument("--out", default="benchmarks/results")
->>>>>>> kernels
+    p.add_argument("--out", default="results/benchmarks")
     p.add_argument("--quick", action="store_true", help="T in {2k, 8k, 32k}, B in {1, 16}")
     p.add_argument("--seq-lens", type=int, nargs="*", default=None, help="the T sweep at B=16 (default: 2k..32k)")
     p.add_argument("--batches", type=int, nargs="*", default=None,

@@ -14,17 +14,11 @@ The jrt methods run once per --kernel (forward kernel: sym, full, default) and -
 one program walks a sequence; chunk: chunk-parallel forward and backward; default: by T), named
 e.g. jrt_pla[sym,chunk]; the backward kernels are the same for both forward kernels.
 
-<<<<<<< HEAD:benchmarks/train_step.py
-The issue's target: jrt_pla at T = 8192 at least 3x faster than fla_based and faster than sdpa_flash.
-Writes train.json, train.md, train.png into --out.
-Usage: python benchmarks/train_step.py --out results/benchmarks [--quick]
-=======
 The issue's targets: jrt_pla at T = 8192 at least 3x faster than fla_based and faster than the
 FlashAttention-2 baseline; at T = 2048 no slower than it.
 Writes train.json, train.md, train.png into --out (--formats picks which).
-Usage: python benchmarks/train.py --out benchmarks/results [--quick] [--seq-lens 2048 8192]
+Usage: python benchmarks/train.py --out results/benchmarks [--quick] [--seq-lens 2048 8192]
        [--kernel sym full] [--schedule walk chunk] [--formats json]
->>>>>>> kernels:benchmarks/train.py
 """
 from __future__ import annotations
 
@@ -33,11 +27,6 @@ import sys
 from pathlib import Path
 
 import torch
-<<<<<<< HEAD:benchmarks/train_step.py
-from prefill import D, F, H, _randn, environment, time_cell, write_outputs
-=======
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 from prefill import (  # noqa: E402
     D,
     F,
@@ -50,7 +39,6 @@ from prefill import (  # noqa: E402
     variant_name,
     write_outputs,
 )
->>>>>>> kernels:benchmarks/train.py
 
 SEQ_LENS = [2048, 4096, 8192, 16384]
 BATCH = 16
@@ -132,11 +120,7 @@ def methods(selected=None, kernels=("default",), schedules=("default",)):
 def main(argv=None):
     argv = sys.argv if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-<<<<<<< HEAD:benchmarks/train_step.py
-    p.add_argument("--out", default=os.environ.get("OUT", "results/benchmarks"))
-=======
-    p.add_argument("--out", default="benchmarks/results")
->>>>>>> kernels:benchmarks/train.py
+    p.add_argument("--out", default="results/benchmarks")
     p.add_argument("--quick", action="store_true", help="T in {2k, 8k}")
     p.add_argument("--seq-lens", type=int, nargs="+", default=None)
     p.add_argument("--batch", type=int, default=BATCH)

@@ -1,13 +1,9 @@
 """`jrt convert`: official checkpoints (built here in the official layout, random weights) against
 an independent float64 forward of the official math (official_reference.py)."""
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
-
-sys.path.insert(0, str(Path(__file__).parent))
 from official_reference import (  # noqa: E402
     official_config,
     random_state_dict,
