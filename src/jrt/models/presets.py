@@ -1,6 +1,6 @@
 """Named configurations: the paper's 360M / 1.3B layer patterns and small ones for this project.
 
-Layer indices are 0-based as in the official code (PAPER.md 7.1): JRT 360M has PLA at 1, 6, 11,
+Layer indices are 0-based as in the official code (the paper, docs/DESIGN.md): JRT 360M has PLA at 1, 6, 11,
 16, 21 and sliding-window attention at 2, 7, 12, 17, 22 among 26 layers; Based 360M keeps one more
 gated convolution (27 layers). 1.3B: 36 layers, d_model 1792, PLA/Based also at 27 and 33, windows
 also at 28 and 34.

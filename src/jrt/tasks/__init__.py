@@ -1,7 +1,7 @@
 """Recall tasks on real documents (SWDE, FDA, SQuAD, NQ, TriviaQA, DROP, kv-retrieval), usable without lm-eval.
 
     from jrt.tasks import iter_task, evaluate, contains_score
-    for ex in iter_task("swde_twice", tokenizer, data_dir="../shared/data", context_length=1000):
+    for ex in iter_task("swde_twice", tokenizer, data_dir="/path/to/data", context_length=1000):
         ex.prompt, ex.answers
 """
 from jrt.tasks.recall import (

@@ -121,7 +121,7 @@ def iter_task(name: str, tokenizer: Any, data_dir: str | os.PathLike | None = No
               seed: int = 0) -> Iterator[Example]:
     """Yield the examples of task ``name`` (e.g. ``"swde"``, ``"fda_twice"``, ``"drop"``).
 
-    The context is truncated (PAPER.md 1.3) in ``tokenizer``'s tokens *before* the prompt is
+    The context is truncated (the paper, docs/DESIGN.md) in ``tokenizer``'s tokens *before* the prompt is
     built, so the default and twice prompts hold the same window. ``passes`` overrides the number
     of copies (``_twice`` = 2; 3+ allowed). ``source``: ``"local"`` data layout or ``"hub"``
     datasets (:func:`resolve_source`). ``limit``: SWDE/FDA take ``limit`` (doc, attribute) pairs

@@ -1,4 +1,4 @@
-"""The paper's `contains` metric (PAPER.md 1.2)."""
+"""The paper's `contains` metric (the paper, docs/DESIGN.md)."""
 from __future__ import annotations
 
 import math

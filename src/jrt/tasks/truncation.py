@@ -1,4 +1,4 @@
-"""Truncation of a context around its answer, as the paper's lm-eval fork (PAPER.md 1.3).
+"""Truncation of a context around its answer, as the paper's lm-eval fork (the paper, docs/DESIGN.md).
 
     budget = context_length - answer_length            (1000 - 50 = 950 tokens)
     tokens = tokenize(context.strip())                  (the evaluated model's tokenizer)

@@ -4,7 +4,7 @@ Both objectives take the same token batch ``tokens [B, L + 1]`` (inputs ``tokens
 tokens ``tokens[:, 1:]``), so every model in a comparison sees the same tokens in the same order.
 
 - ``ntp``: plain next-token prediction on every position (Based, Transformer, Mamba baselines).
-- ``jrt``: PAPER.md 7.2 / DESIGN.md "Training objective": a per-position Bernoulli(0.15) over the
+- ``jrt``: docs/DESIGN.md "Training objective": a per-position Bernoulli(0.15) over the
   first P = enc_length *input* positions picks tokens that are replaced (100%) by the mask token and
   predicted at their own position (MLM); positions t >= P predict token t + 1 (NTP); no NTP on the
   prefix (it is read non-causally, NTP there would leak). loss = NTP + 0.25 * MLM (not divided by
