@@ -36,7 +36,7 @@ def test_no_heldout_document_or_recall_example_in_training_file(prepared, tokeni
     held_fda = {r["doc_id"] for r in held["fda"]["held"]}
     held_k = {d[: -len("_REVIEW")] for d in held_fda}
     assert held_swde and held_fda
-    for split in ("train", "val"):
+    for split in ("train", "val", "recall"):
         ids, texts = _decode_split(out, split, tokenizer_dir)
         for doc_id in ids:
             parts = doc_id.split("/")
@@ -60,8 +60,9 @@ def test_no_heldout_document_or_recall_example_in_training_file(prepared, tokeni
         assert checked >= 10
     # the training documents and recall examples of training docs are there
     ids, _ = _decode_split(out, "train", tokenizer_dir)
-    assert any(i.startswith("recall/swde_book_kv/") for i in ids)
-    assert any(i.startswith("recall/fda_kv/") for i in ids)
+    recall_ids, _ = _decode_split(out, "recall", tokenizer_dir)
+    assert any(i.startswith("recall/swde_book_kv/") for i in recall_ids)
+    assert any(i.startswith("recall/fda_kv/") for i in recall_ids)
     assert any(i.startswith("fda_summaries/") for i in ids)
     excl = manifest["heldout_ids_excluded"]
     assert held_swde <= set(excl["swde"]) and held_fda <= set(excl["fda"]) and held_k <= set(excl["fda_summaries"])
@@ -69,44 +70,71 @@ def test_no_heldout_document_or_recall_example_in_training_file(prepared, tokeni
     assert manifest["sources"]["fda_summaries"]["heldout_excluded"] >= 1
 
 
-def test_recall_examples_format_and_fraction(prepared, tokenizer_dir):
+def test_recall_examples_are_counterfactual_and_sized(prepared, tokenizer_dir, mini_root):
+    """Each example asks for a substituted value that its prompt holds, never the document's own value,
+    in one of the templates; none is an evaluation prompt; the split has the asked share of tokens."""
+    from jrt.train.counterfactual import TEMPLATES
+
     out, manifest, _ = prepared
-    ids, texts = _decode_split(out, "train", tokenizer_dir)
-    n_recall_tok = 0
-    s = TokenSplit(out, "train")
-    for i, (doc_id, text) in enumerate(zip(ids, texts)):
-        if not doc_id.startswith("recall/"):
-            continue
-        n_recall_tok += int(s.offsets[i + 1] - s.offsets[i])
-        key = doc_id.split("/")[3]
-        cue = ". " + key[:1].upper() + key[1:] + ":"
-        assert text.endswith("\n<|endoftext|>")
-        body = text[: -len("\n<|endoftext|>")]
-        assert cue + " " in body, (doc_id, body[-200:])
-    frac = n_recall_tok / len(s.tokens)
-    assert 0.45 <= frac <= 0.6, frac
-    assert manifest["recall"]["truncation"].startswith("jrt.tasks")
-
-
-def test_recall_prompt_equals_evaluation_prompt(mini_root, tokenizer_dir):
-    """A recall example built from a (held-out) document has exactly the evaluation task's prompt."""
+    ids, texts = _decode_split(out, "recall", tokenizer_dir)
+    lengths = np.load(out / "recall.prompt_lengths.npy")
+    split = TokenSplit(out, "recall")
+    assert len(ids) == len(lengths) > 0
     from transformers import AutoTokenizer
 
-    from jrt.tasks import iter_task
-    from jrt.train.recall_format import RecallBuilder
-
-    root, held = mini_root
     tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
-    for task in ("swde", "fda"):
-        evals = list(iter_task(task, tok, data_dir=root, context_length=300, limit=6))
-        assert evals
-        docs = {r["doc_id"]: r["text"] for r in held[task]["held"]}
-        builder = RecallBuilder(tok, context_length=300)
-        for ex in evals:
-            key = ex.question
-            mine = builder.examples(ex.doc_id, docs[ex.doc_id], [(key, ex.answers[0])])
-            assert mine and mine[0].prompt == ex.prompt
-            assert mine[0].target == f" {ex.answers[0]}\n"
+    root, held = mini_root
+    originals = {}
+    for fam, kv_file in (("swde_book_kv", "swde/swde_book_kv.jsonl.gz"), ("fda_kv", "fda/fda_kv.jsonl.gz")):
+        with gzip.open(root / kv_file, "rt") as f:
+            for line in f:
+                r = json.loads(line)
+                originals[(fam, r["doc_id"], r["key"])] = r["value"].strip()
+    for i, doc_id in enumerate(ids):
+        _, fam, doc, key, _ = doc_id.split("/")
+        row = split.tokens[split.offsets[i]:split.offsets[i + 1]].tolist()
+        prompt, target = tok.decode(row[:lengths[i]]), tok.decode(row[lengths[i]:])
+        assert target.endswith("\n<|endoftext|>")
+        value = target[1:-len("\n<|endoftext|>")]
+        original = originals[(fam, doc, key)]
+        assert value.lower() in prompt.lower(), (doc_id, value)
+        assert value.lower() != original.lower()
+        if original.lower() not in value.lower():
+            assert original.lower() not in prompt.lower(), (doc_id, original)
+        key_cap = key[:1].upper() + key[1:]
+        assert not prompt.endswith(f". {key_cap}:") and not prompt.endswith(f" {key_cap}:")
+    counts = manifest["recall"]["per_template"]
+    assert len(counts) == len(TEMPLATES) and sum(c > 0 for c in counts) >= 2
+    text_tokens = manifest["train_text_tokens"]
+    assert 0.9 <= len(split.tokens) / text_tokens <= 1.5   # recall_fraction 0.5: as many tokens as the text
+
+
+def test_recall_rows_end_the_prompt_at_the_prefix(prepared):
+    """MixedSequences: about the asked share of rows carry an example, the answer right after position align_at."""
+    from jrt.train.data import MixedSequences
+
+    out, _, _ = prepared
+    recall = TokenSplit(out, "recall")
+    lengths = np.load(out / "recall.prompt_lengths.npy")
+    mixed = MixedSequences(TokenSplit(out, "train"), recall, 512, 300, 0.5, seed=0)
+    plain = PackedSequences(TokenSplit(out, "train"), 512, seed=0)
+    n_recall = 0
+    for k in range(200):
+        row = mixed.get(k)
+        at = mixed.recall_example_at(k)
+        if at is None:
+            assert np.array_equal(row, plain.get(k))
+            continue
+        n_recall += 1
+        e, answer_pos = at
+        ex = recall.tokens[recall.offsets[e]:recall.offsets[e + 1]]
+        if lengths[e] <= 300:
+            assert answer_pos == 300
+        start = answer_pos - lengths[e]
+        stop = min(len(row), start + len(ex))
+        assert np.array_equal(row[start:stop], ex[:stop - start])
+        assert np.array_equal(row, mixed.get(k))            # deterministic
+    assert 80 <= n_recall <= 120
 
 
 def test_deterministic_shuffle(mini_root, tokenizer_dir, tmp_path):
