@@ -1,6 +1,10 @@
-"""Markdown table of the copy-recall experiment from its committed raw files (results/copy_recall).
+"""Table and learning curves of the copy-recall experiment from its raw files (results/copy_recall).
 
-    python scripts/copy_recall_report.py [--results results/copy_recall]
+    python scripts/copy_recall_report.py [--results results/copy_recall] [--plot docs/figures/copy_recall_curves.png]
+
+The table comes from every ``eval/<model>/w<window>_<fill>/results.json``; the learning curves from
+the ``recall_probe`` records of ``runs/<model>/log.jsonl`` (teacher-forced exact match of the whole
+answer on a fixed held-out subset, jrt.train.probe), copy-required examples only.
 """
 from __future__ import annotations
 
@@ -29,16 +33,74 @@ def table(results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def learning_curves(results: Path) -> dict:
+    """model -> {"tokens": [...], "<task>/<window>": [copy-required accuracy, ...]} from the probe records."""
+    curves = {}
+    for log in sorted(results.glob("runs/*/log.jsonl")):
+        model = log.parent.name
+        rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+        rows = [r for r in rows if r.get("kind") == "eval" and "recall_probe" in r]
+        if not rows:
+            continue
+        curve = {"tokens": [r["tokens"] for r in rows]}
+        for key in rows[-1]["recall_probe"]:
+            task, window, group = key.split("/")
+            if group == "copy_required":
+                curve[f"{task}/{window}"] = [r["recall_probe"].get(key, {}).get("acc") for r in rows]
+        curves[model] = curve
+    return curves
+
+
+def plot_curves(curves: dict, path: Path) -> None:
+    """One panel per window: copy-required accuracy (SWDE and FDA averaged) against training tokens,
+    solid for the default prompt, dashed for JRT-Prompt."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    windows = sorted({int(k.split("/")[1]) for c in curves.values() for k in c if "/" in k}, reverse=True)
+    fig, axes = plt.subplots(1, len(windows), figsize=(4.2 * len(windows), 3.4), sharey=True, squeeze=False)
+    for ax, window in zip(axes[0], windows):
+        for i, (model, c) in enumerate(sorted(curves.items())):
+            tokens = [t / 1e6 for t in c["tokens"]]
+            for variant, style in (("", "-"), ("_twice", "--")):
+                series = [c.get(f"{task}{variant}/{window}") for task in ("swde", "fda")]
+                if any(s is None for s in series):
+                    continue
+                mean = [100 * (a + b) / 2 for a, b in zip(*series)]
+                ax.plot(tokens, mean, style, color=f"C{i}", marker="o", markersize=3,
+                        label=f"{model}{' twice' if variant else ''}")
+        ax.set_title(f"{window}-token documents")
+        ax.set_xlabel("training tokens (M)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("copy-required exact match (%)\nSWDE + FDA mean, probe")
+    axes[0][-1].legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def report(work: Path, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(table(work))
+    (out / "curves.json").write_text(json.dumps(learning_curves(work), indent=1) + "\n")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", default="results/copy_recall")
+    parser.add_argument("--plot", default=None, help="write the learning-curve figure (PNG) here")
     args = parser.parse_args(argv)
-    sys.stdout.write(table(Path(args.results)))
+    results = Path(args.results)
+    sys.stdout.write(table(results))
+    if args.plot:
+        curves = learning_curves(results)
+        if not curves:
+            raise SystemExit(f"no recall_probe records under {results}/runs/*/log.jsonl")
+        plot_curves(curves, Path(args.plot))
+        print(f"learning curves -> {args.plot}", file=sys.stderr)
     return 0
 
 

@@ -7,6 +7,10 @@
 #
 # Device calls (carry [".gpu_data", ".whl"]), back to back on one warm machine:
 #   bash lab/device/copy_recall.sh start        # install the wheel, start the job detached (bg.sh)
+#   bash lab/device/copy_recall.sh kernels      # the same, then lab/device/kernels_v2.sh into $OUT while
+#                                               # the job prepares its data on the CPU; training waits
+#                                               # for the kernel timings to end (a gate file, at most
+#                                               # GATE_WAIT s) so neither measurement disturbs the other
 #   bash lab/device/copy_recall.sh wait         # up to 560 s; packs $R into $OUT/copy.tgz
 # The job: prepare (tokens, counterfactual recall split, probe) -> train the models side by side
 # -> evaluate; small results are copied into $R after each stage so every `wait` brings them back.
@@ -14,8 +18,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 PY=${PY:-python3}
-TOKENS=${TOKENS:-120e6}
-MAX_TIME=${MAX_TIME:-900}
+TOKENS=${TOKENS:-70e6}
+MAX_TIME=${MAX_TIME:-1000}
+MODELS=${MODELS:-hf-llama:small,based-small,jrt-small}
+GATE=/tmp/copy_recall.kernels_done
 MODE=${1:-start}
 
 collect() {  # small results into $R (bg.sh packs it at every wait)
@@ -38,9 +44,19 @@ case $MODE in
 start)
   $PY -m pip install --no-deps -q .whl/*.whl 2>&1 | tail -1 || true
   nvidia-smi --query-gpu=name,memory.total --format=csv
+  touch "$GATE"
   bash lab/device/bg.sh start copy bash lab/device/copy_recall.sh job
   sleep ${START_WAIT:-240}
   tail -n 30 /tmp/bg/copy/job.log
+  ;;
+kernels)
+  $PY -m pip install --no-deps -q .whl/*.whl 2>&1 | tail -1 || true
+  nvidia-smi --query-gpu=name,memory.total --format=csv
+  rm -f "$GATE"
+  bash lab/device/bg.sh start copy bash lab/device/copy_recall.sh job
+  PYTHON=$PY bash lab/device/kernels_v2.sh || echo "kernels_v2 exit $?"
+  touch "$GATE"
+  tail -n 20 /tmp/bg/copy/job.log
   ;;
 job)
   W=runs/copy; ROOT=.gpu_data/raw
@@ -48,10 +64,12 @@ job)
   t0=$(date +%s)
   [ -f "$W/probe.json" ] || $PY scripts/copy_recall.py prepare --data-root "$ROOT" --work "$W"
   echo "prepare: $(( $(date +%s) - t0 )) s"; cp "$W/probe.json" "$R/" ; collect
+  while [ ! -f "$GATE" ] && [ $(( $(date +%s) - t0 )) -lt "${GATE_WAIT:-560}" ]; do sleep 5; done
+  echo "training starts: $(( $(date +%s) - t0 )) s"
   ( while sleep 60; do collect; done ) & COLLECTOR=$!
-  $PY scripts/copy_recall.py train --work "$W" --tokens "$TOKENS" --max-time "$MAX_TIME" || echo "train failed"
+  $PY scripts/copy_recall.py train --work "$W" --models "$MODELS" --tokens "$TOKENS" --max-time "$MAX_TIME" || echo "train failed"
   echo "train done: $(( $(date +%s) - t0 )) s"; collect
-  $PY scripts/copy_recall.py eval --work "$W" --data-root "$ROOT" --limit "${EVAL_LIMIT:-300}" || echo "eval failed"
+  $PY scripts/copy_recall.py eval --work "$W" --models "$MODELS" --data-root "$ROOT" --limit "${EVAL_LIMIT:-300}" || echo "eval failed"
   echo "eval done: $(( $(date +%s) - t0 )) s"
   kill $COLLECTOR 2>/dev/null || true
   collect
@@ -61,5 +79,5 @@ wait)
   tail -n 40 /tmp/bg/copy/job.log
   for f in runs/copy/runs/*.log; do echo "== $f"; tail -n 2 "$f" | cut -c1-300; done 2>/dev/null || true
   ;;
-*) echo "usage: copy_recall.sh start|wait" >&2; exit 2 ;;
+*) echo "usage: copy_recall.sh start|kernels|wait" >&2; exit 2 ;;
 esac

@@ -1,4 +1,5 @@
-"""The JRT objective: MLM only on ~15% of prefix positions, NTP only on the suffix."""
+"""The JRT objective: MLM only on ~15% of prefix positions before the last, NTP from the last prefix
+position on (the first position whose target lies outside the non-causal prefix)."""
 from __future__ import annotations
 
 import pytest
@@ -26,8 +27,8 @@ def test_mask_only_prefix_about_15_percent():
     L, P = 256, 128
     mask = mlm_mask_for_samples(range(400), P, L, seed=1111)
     assert mask.shape == (400, L) and mask.dtype == torch.bool
-    assert not mask[:, P:].any()
-    frac = mask[:, :P].float().mean().item()
+    assert not mask[:, P - 1:].any()  # the last prefix position carries the next-token loss
+    frac = mask[:, :P - 1].float().mean().item()
     assert 0.14 < frac < 0.16, frac
     # per-sample determinism: independent of the batch a sample lands in
     again = mlm_mask_for_samples([7, 3], P, L, seed=1111)
@@ -48,17 +49,18 @@ def test_jrt_loss_positions_and_value():
     inputs = tokens[:, :-1]
     assert torch.equal(model.seen[mask], torch.full_like(model.seen[mask], MASK))
     assert torch.equal(model.seen[~mask], inputs[~mask])
-    # loss only at masked prefix positions (MLM) and at every suffix position (NTP)
-    assert (g[:, :P][~mask[:, :P]] == 0).all()
-    assert (g[:, :P][mask[:, :P]] > 0).all()
-    assert (g[:, P:] > 0).all()
-    # value: NTP (positions >= P predict the next token) + 0.25 * MLM (original token, same position)
+    # loss only at masked prefix positions (MLM) and from the last prefix position on (NTP)
+    assert not mask[:, P - 1:].any()
+    assert (g[:, :P - 1][~mask[:, :P - 1]] == 0).all()
+    assert (g[:, :P - 1][mask[:, :P - 1]] > 0).all()
+    assert (g[:, P - 1:] > 0).all()
+    # value: NTP (positions >= P - 1 predict the next token) + 0.25 * MLM (original token, same position)
     lg = model.logits.detach()
-    ntp = F.cross_entropy(lg[:, P:].reshape(-1, V), tokens[:, P + 1:].reshape(-1))
+    ntp = F.cross_entropy(lg[:, P - 1:].reshape(-1, V), tokens[:, P:].reshape(-1))
     mlm = F.cross_entropy(lg[mask], inputs[mask])
     assert torch.allclose(res["loss"], ntp + 0.25 * mlm, atol=1e-5)
     assert torch.allclose(res["ntp"], ntp, atol=1e-5) and torch.allclose(res["mlm"], mlm, atol=1e-5)
-    assert res["counts"] == Counts(ntp=B * (L - P), mlm=int(mask.sum()))
+    assert res["counts"] == Counts(ntp=B * (L - P + 1), mlm=int(mask.sum()))
 
 
 def test_ntp_loss_every_position_same_tokens():
@@ -80,7 +82,7 @@ def test_global_normaliser_makes_split_batches_add_up():
     mask = mlm_mask_for_samples(range(B), P, L, seed=5)
     model = LogitsProbe(B, L, V)
     whole = compute_loss(model, tokens, "jrt", enc_length=P, mask_token_id=8, mlm_mask=mask)["loss"]
-    counts = Counts(ntp=B * (L - P), mlm=int(mask.sum()))
+    counts = Counts(ntp=B * (L - P + 1), mlm=int(mask.sum()))
     parts = 0
     for rows in ([0, 1], [2, 3]):
         sub = LogitsProbe(2, L, V)
@@ -93,9 +95,33 @@ def test_global_normaliser_makes_split_batches_add_up():
 def test_bad_mask_rejected():
     tokens = torch.randint(0, 8, (1, 11))
     bad = torch.zeros(1, 10, dtype=torch.bool)
-    bad[0, 7] = True
+    bad[0, 3] = True  # the last prefix position (enc_length - 1) carries the NTP loss, never MLM
     with pytest.raises(ValueError, match="enc_length"):
         compute_loss(LogitsProbe(1, 10, 9), tokens, "jrt", enc_length=4, mask_token_id=8, mlm_mask=bad)
+
+
+def test_next_token_loss_positions_never_see_their_target():
+    """Why NTP starts at P - 1 and not earlier (nor later): in a real JRT model the outputs at prefix
+    positions change with any prefix token (the prefix is read non-causally, so NTP at t < P - 1 would
+    see its target), while nothing up to P - 1 depends on token P, the target of position P - 1."""
+    from jrt.baselines import build_by_name as build_model
+
+    torch.manual_seed(0)
+    model, _ = build_model("jrt-tiny", 256, 64)
+    model.eval()
+    P = model.config.enc_length
+    x = torch.randint(0, 200, (1, P + 8))
+    with torch.no_grad():
+        base = model(input_ids=x).logits
+        y = x.clone()
+        y[0, P] = (x[0, P] + 1) % 200   # the target of position P - 1
+        after_target = model(input_ids=y).logits
+        z = x.clone()
+        z[0, P - 2] = (x[0, P - 2] + 1) % 200   # the target of position P - 3
+        inside = model(input_ids=z).logits
+    assert torch.equal(after_target[0, :P], base[0, :P])          # P - 1 and before never see token P
+    assert not torch.allclose(after_target[0, P:], base[0, P:])
+    assert not torch.allclose(inside[0, P - 3], base[0, P - 3])    # an earlier position sees its target
 
 
 def test_real_models_give_logits():

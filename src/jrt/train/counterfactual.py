@@ -11,7 +11,10 @@ One example per (training document, attribute, context length):
 The same page therefore appears with different values across examples and passes, so a model that
 memorises "this page's publisher" is wrong on the next copy of the page: only reading the window
 pays. The templates differ from both evaluation prompts (``"{ctx}. {Key}:"`` and the JRT-Prompt
-form), so neither evaluation format is trained for; tests check both facts.
+form), so neither evaluation format is trained for; tests check both facts. Two of them end in the
+same kind of cue as the evaluation, ``"{Key}:"`` on a line of its own: without them a model has
+only seen "Key:" inside documents, where a newline follows it (FDA's "Product Code:\nLRG"), and
+answers an evaluation prompt with an empty line.
 
 Held-out documents never enter: the caller passes only training documents' annotations.
 """
@@ -28,6 +31,8 @@ TEMPLATES = (
     ("after", "{ctx}\n\nIn the text above, the {key} is"),
     ("before", "Question: what is the {key}?\nText: {ctx}\nAnswer:"),
     ("before", "Find the {key} in this page.\n\n{ctx}\n\n{Key} ->"),
+    ("after", "{ctx}\n\n{Key}:"),
+    ("before", "The {key} is asked for below.\n\n{ctx}\n\n{Key}:"),
 )
 ANSWER_LENGTH = 50
 

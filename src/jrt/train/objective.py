@@ -5,10 +5,14 @@ tokens ``tokens[:, 1:]``), so every model in a comparison sees the same tokens i
 
 - ``ntp``: plain next-token prediction on every position (Based, Transformer, Mamba baselines).
 - ``jrt``: docs/DESIGN.md "Training objective": a per-position Bernoulli(0.15) over the
-  first P = enc_length *input* positions picks tokens that are replaced (100%) by the mask token and
-  predicted at their own position (MLM); positions t >= P predict token t + 1 (NTP); no NTP on the
-  prefix (it is read non-causally, NTP there would leak). loss = NTP + 0.25 * MLM (not divided by
-  1.25, as in the reference code).
+  first P - 1 *input* positions (P = enc_length) picks tokens that are replaced (100%) by the mask
+  token and predicted at their own position (MLM); positions t >= P - 1 predict token t + 1 (NTP).
+  No NTP at t < P - 1: the prefix is read non-causally, so those positions see their target. The
+  last prefix position P - 1 sees tokens 0..P-1 only and its target, token P, lies outside the
+  prefix, so its NTP loss is leak-free; it is also the position generation reads the first new
+  token from when a prompt fills the prefix. The reference code starts NTP at P and leaves that
+  position untrained, which makes a model that reads a question in its prefix unable to start the
+  answer. loss = NTP + 0.25 * MLM (not divided by 1.25, as in the reference code).
 
 Losses are token sums divided by ``normalizer`` counts. By default those are the counts of this
 batch (a plain mean). The trainer passes the counts of the whole optimizer step across all
@@ -27,18 +31,26 @@ MLM_PROBABILITY = 0.15
 MLM_WEIGHT = 0.25
 
 
+def ntp_start(enc_length: int, seq_len: int) -> int:
+    """First position with a next-token loss under the JRT objective: the last prefix position."""
+    return max(min(int(enc_length), int(seq_len)) - 1, 0)
+
+
 def mlm_mask_for_samples(sample_indices, enc_length: int, seq_len: int, seed: int,
                          probability: float = MLM_PROBABILITY) -> torch.Tensor:
-    """Bool [B, L]: True at masked prefix positions. Deterministic per (seed, global sample index).
+    """Bool [B, L]: True at masked prefix positions (the first P - 1; position P - 1 carries the NTP
+    loss instead). Deterministic per (seed, global sample index).
 
     The mask depends only on the sample's global index, never on the batch layout or on RNG state,
     so resumed runs and any number of processes draw the same masks.
     """
     P = min(int(enc_length), int(seq_len))
+    start = ntp_start(enc_length, seq_len)
     rows = []
     for k in sample_indices:
         r = np.zeros(seq_len, dtype=bool)
         r[:P] = np.random.default_rng([int(seed), 0x4D4C4D, int(k)]).random(P) < probability
+        r[start:] = False
         rows.append(r)
     return torch.from_numpy(np.stack(rows))
 
@@ -58,8 +70,7 @@ class Counts:
 
 
 def jrt_counts(seq_len: int, enc_length: int, batch: int, mlm_mask: torch.Tensor | None) -> Counts:
-    P = min(int(enc_length), int(seq_len))
-    return Counts(ntp=batch * (seq_len - P), mlm=int(mlm_mask.sum()) if mlm_mask is not None else 0)
+    return Counts(ntp=batch * (seq_len - ntp_start(enc_length, seq_len)), mlm=int(mlm_mask.sum()) if mlm_mask is not None else 0)
 
 
 def ntp_counts(seq_len: int, batch: int) -> Counts:
@@ -110,7 +121,7 @@ def compute_loss(model, tokens: torch.Tensor, objective: str, *, enc_length: int
     """One forward pass and the objective's loss.
 
     tokens [B, L + 1] int64. ``objective`` is "ntp" or "jrt". For "jrt", ``mlm_mask`` [B, L] bool
-    (from ``mlm_mask_for_samples``) picks prefix positions; it must not touch positions >= enc_length.
+    (from ``mlm_mask_for_samples``) picks prefix positions; it must not touch positions >= enc_length - 1.
     Returns {"loss", "ntp", "mlm", "ntp_sum", "mlm_sum", "counts"}.
     """
     inputs, targets = tokens[:, :-1], tokens[:, 1:]
@@ -126,18 +137,19 @@ def compute_loss(model, tokens: torch.Tensor, objective: str, *, enc_length: int
         raise ValueError(f"unknown objective {objective!r} (ntp or jrt)")
     if enc_length is None:
         raise ValueError("the JRT objective needs enc_length")
-    P = min(int(enc_length), L)
+    start = ntp_start(enc_length, L)
     if mlm_mask is None:
         raise ValueError("the JRT objective needs mlm_mask [B, L] (see mlm_mask_for_samples)")
     if tuple(mlm_mask.shape) != (B, L):
         raise ValueError(f"mlm_mask must be [B, L] = {(B, L)}, got {tuple(mlm_mask.shape)}")
-    if bool(mlm_mask[:, P:].any()):
-        raise ValueError("mlm_mask touches positions >= enc_length (only the prefix is masked)")
-    counts = jrt_counts(L, P, B, mlm_mask)
+    if bool(mlm_mask[:, start:].any()):
+        raise ValueError(f"mlm_mask touches positions >= enc_length - 1 = {start} (only the prefix before "
+                         "its last position is masked; that position carries the next-token loss)")
+    counts = jrt_counts(L, enc_length, B, mlm_mask)
     norm = normalizer or counts
     masked_inputs = apply_mlm_mask(inputs, mlm_mask, mask_token_id)
     logits = get_logits(model, masked_inputs)
-    ntp, ntp_s = ntp_loss(logits, targets, P, norm.ntp)
+    ntp, ntp_s = ntp_loss(logits, targets, start, norm.ntp)
     mlm, mlm_s = mlm_loss(logits, inputs, mlm_mask, norm.mlm)
     loss = ntp + mlm_weight * mlm
     return {"loss": loss, "ntp": ntp.detach(), "mlm": mlm.detach(), "ntp_sum": ntp_s,
