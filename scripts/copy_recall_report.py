@@ -9,6 +9,7 @@ answer on a fixed held-out subset, jrt.train.probe), copy-required examples only
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import sys
 from pathlib import Path
@@ -30,6 +31,58 @@ def table(results: Path) -> str:
                 cells.append(f"{100 * g['contains']:.1f} [{100 * g['ci95'][0]:.1f}, {100 * g['ci95'][1]:.1f}] ({g['n']})")
             lines.append(f"| {model} | {summary.get('tokens', 0) / 1e6:.1f}M | {window} | {fill} | {task} | "
                          + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def summary_table(results: Path, group: str = "copy_required") -> str:
+    """One row per model and prefix fill, one column per (window, task): `group` accuracy, default ->
+    JRT-Prompt (twice), n per cell in the header. The compact form docs/RESULTS.md quotes."""
+    cells, ns, tokens = {}, {}, {}
+    for f in sorted(results.glob("eval/*/*/results.json")):
+        model, cfg = f.parent.parent.name, f.parent.name
+        window, fill = cfg[1:].split("_")
+        summary = results / "runs" / model / "summary.json"
+        tokens[model] = json.loads(summary.read_text()).get("tokens", 0) if summary.exists() else 0
+        for task, st in json.loads(f.read_text())["summary"]["stats"].items():
+            base = task.removeprefix("jrt_").removesuffix("_twice")
+            variant = "twice" if task.endswith("_twice") else "default"
+            cells[(model, fill, int(window), base, variant)] = 100 * st[group]["contains"]
+            ns[(int(window), base)] = st[group]["n"]
+    windows = sorted({k[2] for k in cells}, reverse=True)
+    tasks = sorted({k[3] for k in cells}, key=lambda t: ("swde", "fda").index(t) if t in ("swde", "fda") else 9)
+    head = "| model (tokens) | fill | " + " | ".join(f"{t.upper()} {w} (n={ns[(w, t)]})" for w in windows
+                                                    for t in tasks) + " |"
+    lines = [head, "|---|---|" + "---|" * (len(windows) * len(tasks))]
+    for model, fill in sorted({(k[0], k[1]) for k in cells}):
+        row = []
+        for w in windows:
+            for t in tasks:
+                d, tw = cells.get((model, fill, w, t, "default")), cells.get((model, fill, w, t, "twice"))
+                row.append("" if d is None else f"{d:.1f} -> {tw:.1f}" if tw is not None else f"{d:.1f}")
+        lines.append(f"| {model} ({tokens[model] / 1e6:.0f}M) | {fill} | " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def by_attribute(results: Path, window: int, fill: str = "pad", task: str = "swde") -> str:
+    """Copy-required hits / n per attribute (the prompt's final "{Key}:" cue) at one window, default
+    prompt, from the per-example samples: which fields the models copy."""
+    per_model = {}
+    for f in sorted(results.glob(f"eval/*/w{window}_{fill}/samples_jrt_{task}.jsonl.gz")):
+        counts = {}
+        with gzip.open(f, "rt") as fh:
+            for line in fh:
+                r = json.loads(line)
+                if not r["copy_required"]:
+                    continue
+                key = r["prompt_tail"].rsplit(". ", 1)[-1].rstrip(":").strip()
+                hit, n = counts.get(key, (0, 0))
+                counts[key] = (hit + int(r["contains"]), n + 1)
+        per_model[f.parent.parent.name] = counts
+    keys = sorted({k for c in per_model.values() for k in c})
+    lines = [f"| model ({task.upper()} {window}, copy-required) | " + " | ".join(keys) + " |",
+             "|---|" + "---|" * len(keys)]
+    for model, c in per_model.items():
+        lines.append(f"| {model} | " + " | ".join("{}/{}".format(*c.get(k, (0, 0))) for k in keys) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -92,9 +145,16 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", default="results/copy_recall")
     parser.add_argument("--plot", default=None, help="write the learning-curve figure (PNG) here")
+    parser.add_argument("--summary", choices=("copy_required", "all"), default=None,
+                        help="print the compact table (default -> twice per window and task) instead")
+    parser.add_argument("--by-attribute", type=int, default=None, metavar="WINDOW",
+                        help="print copy-required hits per SWDE attribute at this window instead")
     args = parser.parse_args(argv)
     results = Path(args.results)
-    sys.stdout.write(table(results))
+    if args.by_attribute:
+        sys.stdout.write(by_attribute(results, args.by_attribute))
+    else:
+        sys.stdout.write(summary_table(results, args.summary) if args.summary else table(results))
     if args.plot:
         curves = learning_curves(results)
         if not curves:
