@@ -17,7 +17,7 @@ e.g. jrt_pla[sym,chunk]; the backward kernels are the same for both forward kern
 The issue's targets: jrt_pla at T = 8192 at least 3x faster than fla_based and faster than the
 FlashAttention-2 baseline; at T = 2048 no slower than it.
 Writes train.json, train.md, train.png into --out (--formats picks which).
-Usage: python benchmarks/train.py --out results/benchmarks [--quick] [--seq-lens 2048 8192]
+Usage: python benchmarks/train_step.py --out results/benchmarks [--quick] [--seq-lens 2048 8192]
        [--kernel sym full] [--schedule walk chunk] [--formats json]
 """
 from __future__ import annotations

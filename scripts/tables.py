@@ -76,6 +76,14 @@ def train_step() -> str:
     return _ms_sweep("results/benchmarks/train.json", 0)
 
 
+def prefill_h200() -> str:
+    return _ms_sweep("results/benchmarks/h200_kernels_v2/prefill.json", 0, ref_col="32768")
+
+
+def train_step_h200() -> str:
+    return _ms_sweep("results/benchmarks/h200_kernels_v2/train.json", 0, ref_col="8192")
+
+
 def _bytes(b) -> str:
     if b is None:
         return "-"
@@ -182,6 +190,7 @@ def multi_gpu(rel: str = "results/benchmarks/multi_gpu.json", steps_rel: str | N
 
 
 TABLES = {"prefill_t": prefill_t, "prefill_b": prefill_b, "train_step": train_step,
+          "prefill_h200": prefill_h200, "train_step_h200": train_step_h200,
           "generate_eager": generate_eager, "generate_static": generate_static, "multi_gpu": multi_gpu}
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Triton kernels v2 (issue 17) on one CUDA GPU, from the repository root, in at most 7.5 minutes (445 s of step limits):
+# Triton kernels v2 (issue 17) on one CUDA GPU, from the repository root, in at most 8 minutes (485 s of step limits):
 #   1. pytest (limit 160 s): tests/gpu/test_kernels_v2.py (every forward kernel x schedule: forward,
 #      state, gradients vs fp32 naive; the config selection on this device), then
 #      tests/gpu/test_triton_gpu.py and tests/ops/test_based_sym.py (which run compiled on CUDA);
@@ -11,7 +11,7 @@
 #      library's choice, the walk at this T), and the FlashAttention-2 baseline (flash_attn2 if flash_attn
 #      imports, and torch SDPA's flash backend as sdpa_flash either way; the JSON's "baseline" says
 #      which). Default autotune sets, no JRT_* variables.
-#   3. benchmarks/train.py (limit 140 s): forward + backward, B=16, T in {2048, 8192}: PLA and Based,
+#   3. benchmarks/train_step.py (limit 140 s): forward + backward, B=16, T in {2048, 8192}: PLA and Based,
 #      --kernel sym full x --schedule walk chunk, and the same baselines; then (limit 35 s) PLA with
 #      no kernel/schedule arguments (the library defaults), into $OUT/default/train.json.
 #   4. summary.json: each step's exit status and seconds, every timing in one flat table, and the
@@ -19,7 +19,8 @@
 #      src/jrt/ops/triton/_configs.py should be on this card).
 # Files written to $OUT (8): pytest.log, prefill.json, prefill.log, train.json, train.log,
 # default/train.json, train_default.log, summary.json.
-# Usage: OUT=/path bash lab/device/kernels_v2.sh      (PYTHON=... picks the interpreter; default python)
+# Usage: OUT=/path bash lab/device/kernels_v2.sh [STEP ...]   (steps: pytest prefill train train_default;
+#        default all; PYTHON=... picks the interpreter; default python)
 set -u
 cd "$(dirname "$0")/../.."
 OUT="${OUT:?set OUT to the output folder}"
@@ -30,8 +31,10 @@ STEPS="$OUT/.steps"
 : > "$STEPS"
 status=0
 
+ONLY=" $* "
 step() {  # step NAME SECONDS CMD...   (SIGINT at the limit: pytest and the benchmarks still report)
   local name=$1 secs=$2; shift 2
+  if [ "$ONLY" != "  " ] && [[ "$ONLY" != *" $name "* ]]; then return 0; fi
   local t0=$SECONDS
   echo "=== $name (limit ${secs}s): $*"
   timeout --signal=INT --kill-after=15 "$secs" "$@" > "$OUT/$name.log" 2>&1
@@ -43,13 +46,13 @@ step() {  # step NAME SECONDS CMD...   (SIGINT at the limit: pytest and the benc
   return 0
 }
 
-step pytest 160 env JRT_TRITON_AUTOTUNE=first "$PY" -m pytest -q -p no:cacheprovider -rf --durations=10 \
+step pytest 200 env JRT_TRITON_AUTOTUNE=first "$PY" -m pytest -q -p no:cacheprovider -rf --durations=10 \
   tests/gpu/test_kernels_v2.py tests/gpu/test_triton_gpu.py tests/ops/test_based_sym.py
 step prefill 110 "$PY" benchmarks/prefill.py --out "$OUT" --formats json --seq-lens 32768 --batches \
   --kernel default sym full --methods jrt_pla jrt_based jrt_prompt flash_attn2 sdpa_flash --warmup 10 --rep 30
-step train 140 "$PY" benchmarks/train.py --out "$OUT" --formats json --seq-lens 2048 8192 \
+step train 140 "$PY" benchmarks/train_step.py --out "$OUT" --formats json --seq-lens 2048 8192 \
   --kernel sym full --schedule walk chunk --methods jrt_pla jrt_based flash_attn2 sdpa_flash --warmup 10 --rep 40
-step train_default 35 "$PY" benchmarks/train.py --out "$OUT/default" --formats json --seq-lens 2048 8192 \
+step train_default 35 "$PY" benchmarks/train_step.py --out "$OUT/default" --formats json --seq-lens 2048 8192 \
   --methods jrt_pla --warmup 10 --rep 40
 
 "$PY" - "$OUT" <<'PYEOF'

@@ -249,7 +249,9 @@ def test_plan_defaults(fake_gpu, monkeypatch):
     assert based_chunk.plan(2048, 256, 16, 64, dev) == ("sym", "chunk", 128)
     kernel, schedule, seg_len = based_chunk.plan(32768, 256, 16, 64, dev)
     assert (kernel, schedule) == ("sym", "walk") and seg_len == 32768    # B*H fills the GPU: one walk
-    assert based_chunk.plan(32768, 1, 16, 64, dev)[2] < 32768             # B*H = 1: segments
+    kernel, _, seg_len = based_chunk.plan(32768, 1, 16, 64, dev)
+    assert seg_len < 32768 and kernel == "full"    # B*H = 1: segments, with the full kernel by default
+    assert based_chunk.plan(32768, 1, 16, 64, dev, kernel="sym")[0] == "sym"   # unless asked for
     assert based_chunk.plan(2048, 256, 32, 64, dev)[0] == "full"          # F > 16: the full kernel
     with pytest.raises(ValueError, match="F <= 16"):
         based_chunk.plan(2048, 256, 32, 64, dev, kernel="sym")

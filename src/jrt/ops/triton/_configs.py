@@ -121,10 +121,12 @@ def version() -> int:
 
 # ---- the choice of kernel and schedule (jrt.ops.triton.based_chunk.plan), for kernel=None / schedule=None
 # Forward kernel of Based, PLA and JRT-Prompt: "sym" (based_sym.py: 192 quadratic state rows instead
-# of 256; 8.04 vs 9.37 ms for the tuned full kernel on an H200 at B=16, T=32768) or "full".
-DEFAULT_KERNEL = "full"  # "sym" is interpreter-tested but not yet timed or run on a GPU
+# of 256) or "full". On an H200 at B=16, T=32768 the symmetric forward takes 13-14% less time for all
+# three (Based 8.08 vs 9.29 ms) and the training step 1-2% less (results/benchmarks/h200_kernels_v2/).
+DEFAULT_KERNEL = "sym"
 # Chunk-parallel schedule (segments of CHUNK_PARALLEL_SEG tokens, forward and backward) for
 # T <= CHUNK_PARALLEL_MAX_T; longer sequences walk (segmented only when B*H cannot fill the GPU).
-# 0 turns the chunk-parallel schedule off by default.
-CHUNK_PARALLEL_MAX_T = 0  # chunk-parallel schedule opt-in until timed on a GPU
+# 0 turns it off by default: on the H200 it was slower than the walk at B=16 for T = 2048 and 8192
+# (PLA fwd+bwd 6.87 vs 4.52 ms and 26.7 vs 17.6 ms; same files).
+CHUNK_PARALLEL_MAX_T = 0
 CHUNK_PARALLEL_SEG = 128     # tokens per segment; a multiple of based_chunk.SEG_UNIT (64)

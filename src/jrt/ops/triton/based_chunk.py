@@ -503,7 +503,9 @@ def plan(T: int, batch_heads: int, F: int, D: int, device, kernel: str | None = 
     """(forward kernel, schedule, segment length) for one call; None picks the defaults of _configs.
 
     kernel: "sym" (the symmetric forward, F <= 16) or "full"; the default falls back to "full" for
-        F > 16. The backward kernels are the same for both.
+        F > 16, and for a walk split into segments (B*H too small to fill the GPU): the symmetric
+        forward has been timed faster only where B*H fills the GPU, and lost at B = 1 before it had
+        the segment split (docs/BENCHMARKS.md). The backward kernels are the same for both.
     schedule: "walk" (one program per (value block, b, h) walks the sequence; T is split into
         segments only when those programs cannot fill the GPU) or "chunk" (chunk-parallel: segments
         of CHUNK_PARALLEL_SEG tokens, their states computed in parallel and prefix-summed, forward
@@ -528,6 +530,8 @@ def plan(T: int, batch_heads: int, F: int, D: int, device, kernel: str | None = 
     else:
         ns = _num_segments(batch_heads, triton.cdiv(D, 64), n_chunks, device)  # D blocks: BD is autotuned
         seg_len = triton.cdiv(n_chunks, ns) * SEG_UNIT
+        if ns > 1 and not explicit:
+            kernel = "full"
     return kernel, schedule, min(seg_len, n_chunks * SEG_UNIT)
 
 
