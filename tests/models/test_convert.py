@@ -258,5 +258,9 @@ def test_paper_configs_map_to_the_paper_layouts(name, n_embd, n_layer, alt, alt2
     assert config.mixer_types == PRESETS[name]["mixer_types"]
     assert (config.vocab_size, config.hidden_size, config.intermediate_size) == (50264, n_embd, 2 * n_embd)
     assert (config.enc_length, config.window_size, config.rotary_dim) == (1024, 129, n_embd // 16)
+    preset = PRESETS[name]
+    assert (preset["hidden_size"], preset["num_heads"], preset["feature_dim"], preset["enc_length"],
+            preset["window_size"]) == (config.hidden_size, config.num_heads, config.feature_dim,
+                                       config.enc_length, config.window_size)
     assert (config.conv_expand, config.conv_bias, config.conv_proj_bias) == (2, False, True)
     assert (config.pad_token_id, config.mask_token_id, config.eos_token_id) == (220, 50263, 50256)

@@ -19,8 +19,10 @@ def _pattern(num_layers: int, mixer_at: list[int], window_at: list[int], mixer: 
     return types
 
 
-_360M = dict(hidden_size=1024, num_heads=16, feature_dim=16, enc_length=1024, window_size=128)
-_1B = dict(hidden_size=1792, num_heads=16, feature_dim=16, enc_length=1024, window_size=128)
+# the paper's windows: 128 previous tokens plus the token itself (flash-attn window (128, 0)), as the
+# released checkpoints convert (jrt.models.convert); the small presets of this project keep 128 keys
+_360M = dict(hidden_size=1024, num_heads=16, feature_dim=16, enc_length=1024, window_size=129)
+_1B = dict(hidden_size=1792, num_heads=16, feature_dim=16, enc_length=1024, window_size=129)
 _360M_MIX, _360M_WIN = [1, 6, 11, 16, 21], [2, 7, 12, 17, 22]
 _1B_MIX, _1B_WIN = [1, 6, 11, 16, 21, 27, 33], [2, 7, 12, 17, 22, 28, 34]
 _SMALL = dict(hidden_size=512, num_heads=8, feature_dim=16, enc_length=1024, window_size=128)
