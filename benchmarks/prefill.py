@@ -253,6 +253,26 @@ def environment(argv):
     }
 
 
+def kernel_settings(args) -> dict:
+    """What a result depends on besides the card: shapes, timer, the kernels asked for and the
+    library's defaults at the time of the run (so "default" rows stay interpretable later)."""
+    from jrt.ops.triton import _configs
+
+    return {"H": H, "F": F, "D": D, "dtype": "bfloat16", "warmup_ms": args.warmup, "rep_ms": args.rep,
+            "timer": "triton.testing.do_bench median (CUDA events)",
+            "kernels": args.kernel, "schedules": args.schedule,
+            "library_defaults": {"kernel": _configs.DEFAULT_KERNEL,
+                                 "chunk_parallel_max_t": _configs.CHUNK_PARALLEL_MAX_T,
+                                 "chunk_parallel_seg": _configs.CHUNK_PARALLEL_SEG},
+            "capability": list(torch.cuda.get_device_capability())}
+
+
+def baseline_name() -> str:
+    fa_version = flash_attn_version()
+    return (f"flash_attn2: flash_attn {fa_version} flash_attn_func" if fa_version else
+            "sdpa_flash: torch SDPA FLASH_ATTENTION backend (flash_attn not importable)")
+
+
 def write_outputs(result, out_dir: Path, stem: str, title: str, formats=("json", "md", "png")):
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=2))
@@ -341,18 +361,7 @@ def main(argv=None):
         return 1
     seq_lens = args.seq_lens if args.seq_lens is not None else ([2048, 8192, 32768] if args.quick else SEQ_LENS)
     batches = args.batches if args.batches is not None else ([1, 16] if args.quick else BATCHES)
-    from jrt.ops.triton import _configs
-    fa_version = flash_attn_version()
-    result = {"env": environment(argv),
-              "settings": {"H": H, "F": F, "D": D, "dtype": "bfloat16", "warmup_ms": args.warmup, "rep_ms": args.rep,
-                           "timer": "triton.testing.do_bench median (CUDA events)",
-                           "kernels": args.kernel, "schedules": args.schedule,
-                           "library_defaults": {"kernel": _configs.DEFAULT_KERNEL,
-                                                "chunk_parallel_max_t": _configs.CHUNK_PARALLEL_MAX_T,
-                                                "chunk_parallel_seg": _configs.CHUNK_PARALLEL_SEG},
-                           "capability": list(torch.cuda.get_device_capability())},
-              "baseline": (f"flash_attn2: flash_attn {fa_version} flash_attn_func" if fa_version else
-                           "sdpa_flash: torch SDPA FLASH_ATTENTION backend (flash_attn not importable)"),
+    result = {"env": environment(argv), "settings": kernel_settings(args), "baseline": baseline_name(),
               "sanity": sanity_check(sym, args.kernel, args.schedule), "sweeps": []}
     print("sanity:", result["sanity"], flush=True)
     meths = methods(args.methods, sym=sym, kernels=args.kernel, schedules=args.schedule)
@@ -393,7 +402,7 @@ def main(argv=None):
     floors["note"] = ("floor = max(FLOPs / 989 TFLOP/s, bytes / 3.35 TB/s) (H100 SXM peaks); the issue quotes "
                       "~1.4 ms for PLA (8e11 FLOPs, 3.4 GB) counting realistic rather than peak rates")
     result["floors"] = floors
-    base = "flash_attn2" if fa_version and cache.get(("flash_attn2", 16, Tmax), {}).get("ms") else "sdpa_flash"
+    base = "flash_attn2" if flash_attn_version() and cache.get(("flash_attn2", 16, Tmax), {}).get("ms") else "sdpa_flash"
     fa = cache.get((base, 16, Tmax), {}).get("ms")
     if fa:
         result["speedups"] = {f"{m} vs {base}": round(fa / c["ms"], 2) for (m, b, t), c in cache.items()

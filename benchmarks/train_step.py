@@ -33,8 +33,10 @@ from prefill import (  # noqa: E402
     H,
     _choice,
     _randn,
+    baseline_name,
     environment,
     flash_attn_version,
+    kernel_settings,
     time_cell,
     variant_name,
     write_outputs,
@@ -134,9 +136,7 @@ def main(argv=None):
     if not torch.cuda.is_available():
         print("train benchmark needs CUDA", file=sys.stderr)
         return 1
-    from jrt.ops.triton import _configs
     seq_lens = args.seq_lens or ([2048, 8192] if args.quick else SEQ_LENS)
-    fa_version = flash_attn_version()
     sweep = {"name": f"forward+backward, B={args.batch}", "axis": "T", "values": seq_lens, "cells": {}}
     interrupted = False
     meths = methods(args.methods, args.kernel, args.schedule)
@@ -150,18 +150,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         interrupted = True
         print("interrupted: writing partial results", file=sys.stderr)
-    result = {"env": environment(argv),
-              "settings": {"H": H, "F": F, "D": D, "B": args.batch, "dtype": "bfloat16",
-                           "timer": "triton.testing.do_bench median (CUDA events)",
-                           "warmup_ms": args.warmup, "rep_ms": args.rep,
-                           "kernels": args.kernel, "schedules": args.schedule,
-                           "library_defaults": {"kernel": _configs.DEFAULT_KERNEL,
-                                                "chunk_parallel_max_t": _configs.CHUNK_PARALLEL_MAX_T,
-                                                "chunk_parallel_seg": _configs.CHUNK_PARALLEL_SEG},
-                           "capability": list(torch.cuda.get_device_capability())},
-              "baseline": (f"flash_attn2: flash_attn {fa_version} flash_attn_func" if fa_version else
-                           "sdpa_flash: torch SDPA FLASH_ATTENTION backend (flash_attn not importable)"),
-              "sweeps": [sweep], "interrupted": interrupted}
+    result = {"env": environment(argv), "settings": {**kernel_settings(args), "B": args.batch},
+              "baseline": baseline_name(), "sweeps": [sweep], "interrupted": interrupted}
     ratios = {}
     for T in seq_lens:
         for name in sweep["cells"]:

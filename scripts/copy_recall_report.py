@@ -86,6 +86,28 @@ def by_attribute(results: Path, window: int, fill: str = "pad", task: str = "swd
     return "\n".join(lines) + "\n"
 
 
+def empty_answers(results: Path) -> str:
+    """Share of empty generations (%) per model, fill, window and task, from the per-example samples:
+    a model that answers a cue with a newline scores 0 without having guessed anything."""
+    lines = ["| model | window | fill | " + " | ".join(TASK_COLUMNS) + " |", "|---|---|---|" + "---|" * len(TASK_COLUMNS)]
+    for cfg in sorted(results.glob("eval/*/w*_*"), key=lambda p: (p.parent.name, -int(p.name[1:].split("_")[0]))):
+        window, fill = cfg.name[1:].split("_")
+        cells = []
+        for task in TASK_COLUMNS:
+            f = cfg / f"samples_jrt_{task}.jsonl.gz"
+            if not f.exists():
+                cells.append("")
+                continue
+            with gzip.open(f, "rt") as fh:
+                rows = [json.loads(line) for line in fh]
+            cells.append(f"{100 * sum(not r['generation'].strip() for r in rows) / len(rows):.0f}")
+        lines.append(f"| {cfg.parent.name} | {window} | {fill} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+TASK_COLUMNS = ("swde", "swde_twice", "fda", "fda_twice")
+
+
 def learning_curves(results: Path) -> dict:
     """model -> {"tokens": [...], "<task>/<window>": [copy-required accuracy, ...]} from the probe records."""
     curves = {}
@@ -149,9 +171,12 @@ def main(argv=None) -> int:
                         help="print the compact table (default -> twice per window and task) instead")
     parser.add_argument("--by-attribute", type=int, default=None, metavar="WINDOW",
                         help="print copy-required hits per SWDE attribute at this window instead")
+    parser.add_argument("--empty", action="store_true", help="print the share of empty answers instead")
     args = parser.parse_args(argv)
     results = Path(args.results)
-    if args.by_attribute:
+    if args.empty:
+        sys.stdout.write(empty_answers(results))
+    elif args.by_attribute:
         sys.stdout.write(by_attribute(results, args.by_attribute))
     else:
         sys.stdout.write(summary_table(results, args.summary) if args.summary else table(results))

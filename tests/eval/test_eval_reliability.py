@@ -75,6 +75,8 @@ def test_copy_required_report(tmp_path, gpt2_tokenizer_dir, fixture_data_root):
     assert sorted(r["copy_required"] for r in rows) == [False, True]
     saved = json.loads((tmp_path / "out" / "results.json").read_text())["summary"]["stats"]
     assert saved["jrt_swde"]["copy_required"]["n"] == 1
+    # the share of empty answers, recounted from the saved generations
+    assert saved["jrt_swde"]["empty_answers"] == sum(not r["generation"].strip() for r in rows) / len(rows)
 
 
 def test_lm_eval_cli_subprocess(tmp_path, gpt2_tokenizer_dir, fixture_data_root):

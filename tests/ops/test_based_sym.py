@@ -16,27 +16,13 @@ inputs):
   fp16 inputs: o 2e-3 (fp16 output rounding; observed 1.9e-4), S and z 1e-4 (observed 1.2e-7: the
     interpreter runs the state products in IEEE fp32 where the GPU uses tf32).
 """
-import os
-import sys
-
+import pytest
 import torch
-
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-
-import pytest  # noqa: E402
+from interpreter_mode import interpreting as _interpreting  # before any kernel: TRITON_INTERPRET without CUDA
 
 triton = pytest.importorskip("triton")
 
 from jrt.ops import naive  # noqa: E402
-
-
-def _interpreting() -> bool:
-    if os.environ.get("TRITON_INTERPRET") != "1":
-        return False
-    mod = sys.modules.get("jrt.ops.triton._common")
-    return mod is None or mod.INTERPRET
-
 
 ON_GPU = torch.cuda.is_available()
 pytestmark = pytest.mark.skipif(not (_interpreting() or ON_GPU),

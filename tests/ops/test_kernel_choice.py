@@ -11,28 +11,14 @@ the reverse state pass). Tolerance 1e-4 relative (max error / max reference): fp
 Selection part (no kernels run): capability (9, 0) picks the sm_90 sweep winners, others the generic
 set; the environment and override() take precedence; plan() resolves kernel=None / schedule=None.
 """
-import os
-import sys
-
+import pytest
 import torch
-
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-
-import pytest  # noqa: E402
+from interpreter_mode import interpreting as _interpreting  # before any kernel: TRITON_INTERPRET without CUDA
 
 triton = pytest.importorskip("triton")
 
 from jrt.ops import based_linear_attention, naive, prefix_linear_attention  # noqa: E402
 from jrt.ops.triton import _configs, based_chunk  # noqa: E402
-
-
-def _interpreting() -> bool:
-    if os.environ.get("TRITON_INTERPRET") != "1":
-        return False
-    mod = sys.modules.get("jrt.ops.triton._common")
-    return mod is None or mod.INTERPRET
-
 
 interpreter_only = pytest.mark.skipif(not _interpreting(), reason="needs TRITON_INTERPRET=1 (run this module alone)")
 TOL = 1e-4

@@ -7,27 +7,13 @@ and whole chunks. JRT_TRITON_SEGMENTS forces the two-launch segmented forward on
 import os
 import sys
 
+import pytest
 import torch
-
-# Interpreter mode is process-wide (triton.jit reads it when a kernel is defined): set it only on
-# machines without CUDA, so that a combined `pytest tests/gpu tests/ops` on a GPU box keeps the GPU
-# tests compiled (there, run this module on its own with TRITON_INTERPRET=1).
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-
-import pytest  # noqa: E402
+from interpreter_mode import interpreting as _interpreting  # before any kernel: TRITON_INTERPRET without CUDA
 
 triton = pytest.importorskip("triton")
 
 from jrt.ops import based_decode_step, based_linear_attention, naive, prefix_linear_attention  # noqa: E402
-
-
-def _interpreting() -> bool:
-    if os.environ.get("TRITON_INTERPRET") != "1":
-        return False
-    mod = sys.modules.get("jrt.ops.triton._common")  # kernels already defined: in which mode?
-    return mod is None or mod.INTERPRET
-
 
 pytestmark = pytest.mark.skipif(not _interpreting(),
                                 reason="needs TRITON_INTERPRET=1 before the kernels are defined (run this module alone)")

@@ -164,8 +164,8 @@ def lm_eval_available() -> bool:
 def copy_required_table(stats: dict[str, dict[str, Any]]) -> str:
     """Markdown: per task, contains on all examples and on the copy-required ones, with 95% Wilson
     intervals (``stats[task] = {"all": {...}, "copy_required": {...}}`` as in results.json)."""
-    lines = ["| task | n all | all % [95% CI] | n copy-required | copy-required % [95% CI] |",
-             "|---|---|---|---|---|"]
+    lines = ["| task | n all | all % [95% CI] | n copy-required | copy-required % [95% CI] | empty answers % |",
+             "|---|---|---|---|---|---|"]
 
     def cell(s: dict) -> str:
         if not s["n"]:
@@ -174,8 +174,9 @@ def copy_required_table(stats: dict[str, dict[str, Any]]) -> str:
         return f"{100 * s['contains']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
 
     for task, st in stats.items():
+        empty = f"{100 * st['empty_answers']:.1f}" if "empty_answers" in st else ""
         lines.append(f"| {task} | {st['all']['n']} | {cell(st['all'])} | {st['copy_required']['n']} | "
-                     f"{cell(st['copy_required'])} |")
+                     f"{cell(st['copy_required'])} | {empty} |")
     lines += ["", "copy-required: no gold answer occurs (case-insensitively) anywhere in the training corpus."]
     return "\n".join(lines) + "\n"
 
@@ -297,6 +298,8 @@ def run_eval(model: str, tokenizer: str | None, tasks: str | Sequence[str], cont
         engine_version = "native (jrt.tasks + jrt.eval.generation)"
     stats = _copy_required_stats(samples, [str(p) for p in train_corpus]) if train_corpus else {
         t: {"all": _proportion([r["contains"] for r in rows])} for t, rows in samples.items()}
+    for t, rows in samples.items():  # a model that answers with an empty line scores 0 without guessing
+        stats[t]["empty_answers"] = sum(not str(r["generation"]).strip() for r in rows) / len(rows) if rows else 0.0
     summary = {
         "model": str(model), "tokenizer": str(tokenizer), "backend": backend, "engine": engine_version,
         "source": source, "tasks": task_names, "context_length": context_length,
