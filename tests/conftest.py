@@ -40,28 +40,6 @@ def materialize_gpt2(dst: Path) -> Path:
     return dst
 
 
-def shared_data_dir() -> Path | None:
-    """The full offline data: $JRT_DATA_DIR, else ../shared/data beside the repository."""
-    from jrt import env
-
-    value = env.get("JRT_DATA_DIR")
-    candidates = [Path(value)] if value else []
-    candidates.append(REPO_ROOT.parent / "shared" / "data")
-    for path in candidates:
-        if (path / "tokenizers" / "gpt2").is_dir():
-            return path
-    return None
-
-
-@pytest.fixture(scope="session")
-def data_dir() -> Path:
-    path = shared_data_dir()
-    if path is None:
-        pytest.skip("offline data not found: set JRT_DATA_DIR or place shared/data beside the repo "
-                    "(../shared/data from the repository root)")
-    return path
-
-
 @pytest.fixture(scope="session")
 def full_data_dir() -> Path:
     """The full data root for tests marked ``full_data``: only $JRT_DATA_DIR (skips when unset)."""

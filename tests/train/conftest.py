@@ -1,23 +1,25 @@
-"""Fixtures of the training tests: a mini data root of real documents and a prepared data dir."""
+"""Fixtures of the training tests: a mini data root of real documents and a prepared data dir.
+
+The documents come from the repository (tests/fixtures/train_root), or from the full data root in
+$JRT_DATA_DIR when it is set; either way a few of each source, held-out ones included.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from train_helpers import build_mini_root, shared_data_dir
+from train_helpers import build_mini_root, train_source_root
 
 
 @pytest.fixture(scope="session")
 def real_data_dir() -> Path:
-    p = shared_data_dir()
-    if p is None:
-        pytest.skip("offline data not found: set JRT_DATA_DIR or place shared/data beside the repo")
-    return p
+    return train_source_root()
 
 
 @pytest.fixture(scope="session")
-def tokenizer_dir(real_data_dir) -> Path:
-    return real_data_dir / "tokenizers" / "gpt2"
+def tokenizer_dir(real_data_dir, gpt2_tokenizer_dir) -> Path:
+    full = real_data_dir / "tokenizers" / "gpt2"
+    return full if full.is_dir() else gpt2_tokenizer_dir   # the fixture's GPT-2: the same ids
 
 
 @pytest.fixture(scope="session")

@@ -2,10 +2,14 @@
 import gzip
 import json
 
+import pytest
+
 from jrt.train.gpu_bench import eval_root
 
 
-def test_eval_root_holds_only_heldout_docs_and_an_equivalent_tokenizer(data_dir, tmp_path):
+@pytest.mark.full_data
+def test_eval_root_holds_only_heldout_docs_and_an_equivalent_tokenizer(full_data_dir, tmp_path):
+    data_dir = full_data_dir
     from transformers import AutoTokenizer
 
     dst = tmp_path / "eval_root"

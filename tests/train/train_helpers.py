@@ -1,6 +1,6 @@
 """Helpers for the training tests: small real corpora built in tmp dirs, CLI runs, log reading.
 
-The mini data root mirrors ../shared/data's layout (corpus/imdb, swde, fda, eval id files) with a
+The mini data root mirrors the full data root's layout (corpus/imdb, swde, fda, eval id files) with a
 few real documents each, held-out ones included, so that exclusion is tested on real ids.
 """
 from __future__ import annotations
@@ -15,13 +15,11 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def shared_data_dir() -> Path | None:
-    """$JRT_DATA_DIR, else ../shared/data beside the repository (as tests/conftest.py)."""
+def train_source_root() -> Path:
+    """Where the mini data roots copy their documents from: $JRT_DATA_DIR (the full data) when set,
+    else the repository's fixture (tests/fixtures/train_root, made by build_mini_root itself)."""
     env = os.environ.get("JRT_DATA_DIR")
-    for p in ([Path(env)] if env else []) + [REPO_ROOT.parent / "shared" / "data"]:
-        if p.is_dir():
-            return p
-    return None
+    return Path(env) if env else REPO_ROOT / "tests" / "fixtures" / "train_root"
 
 PY = sys.executable
 SUB_ENV = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false",
