@@ -47,7 +47,7 @@ step() {  # step NAME SECONDS CMD...   (SIGINT at the limit: pytest and the benc
 }
 
 step pytest 200 env JRT_TRITON_AUTOTUNE=first "$PY" -m pytest -q -p no:cacheprovider -rf --durations=10 \
-  tests/gpu/test_kernels_v2.py tests/gpu/test_triton_gpu.py tests/ops/test_based_sym.py
+  tests/gpu/test_kernels_v2.py tests/gpu/test_batch_invariance_gpu.py tests/gpu/test_triton_gpu.py tests/ops/test_based_sym.py
 step prefill 110 "$PY" benchmarks/prefill.py --out "$OUT" --formats json --seq-lens 32768 --batches \
   --kernel default sym full --methods jrt_pla jrt_based jrt_prompt flash_attn2 sdpa_flash --warmup 10 --rep 30
 step train 140 "$PY" benchmarks/train_step.py --out "$OUT" --formats json --seq-lens 2048 8192 \
