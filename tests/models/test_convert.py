@@ -264,3 +264,38 @@ def test_paper_configs_map_to_the_paper_layouts(name, n_embd, n_layer, alt, alt2
                                        config.enc_length, config.window_size)
     assert (config.conv_expand, config.conv_bias, config.conv_proj_bias) == (2, False, True)
     assert (config.pad_token_id, config.mask_token_id, config.eos_token_id) == (220, 50263, 50256)
+
+
+def test_official_folder_and_hub_id_load_without_a_convert_step(official, monkeypatch):
+    """`jrt eval --model <official folder or hub id>` needs no `jrt convert` first: load_causal_lm
+    converts in memory (the official math's logits), and a hub id goes through the hub fetch (here
+    a stand-in for snapshot_download that returns the official folder; offline: one clear error)."""
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    from jrt.models.loading import load_causal_lm
+
+    folder, cfg, sd = official
+    ids = torch.randint(0, cfg["vocab_size"], (2, 13))
+    with torch.no_grad():
+        assert rel_err(load_causal_lm(str(folder)).float()(ids).logits, reference_logits(sd, cfg, ids)) < 1e-4
+    seen = []
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda repo_id, **kw: seen.append(repo_id) or str(folder))
+    with torch.no_grad():
+        hub = load_causal_lm("hazyresearch/JRT-360M-30B").float()(ids).logits
+    assert seen == ["hazyresearch/JRT-360M-30B"] and rel_err(hub, reference_logits(sd, cfg, ids)) < 1e-4
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(ValueError, match="offline"):
+        load_causal_lm("hazyresearch/JRT-360M-30B")
+
+
+def test_eval_runs_an_official_folder_directly(tmp_path, gpt2_tokenizer_dir, fixture_data_root):
+    """`jrt eval --model <official folder>` end to end: the paper's GPT-2 vocabulary, tiny widths."""
+    from jrt.eval.runner import run_eval
+
+    cfg = official_config(JRT_KINDS, enc_length=ENC, vocab_size=50257)
+    folder = save_official(tmp_path / "official", cfg, random_state_dict(cfg, seed=3))
+    summary = run_eval(str(folder), str(gpt2_tokenizer_dir), "swde", context_length=96, limit=2,
+                       batch_size=2, data_dir=fixture_data_root, backend="native", out=tmp_path / "out",
+                       max_gen_toks=4)
+    assert summary["n"]["jrt_swde"] == 2 and summary["model_info"]

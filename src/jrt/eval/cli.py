@@ -13,7 +13,7 @@ def register(subparsers) -> None:
                     "JRT preset name on the recall tasks; writes results.json, table.md and samples.",
     )
     p.add_argument("--model", required=True, help="model folder or JRT preset name (random weights)")
-    p.add_argument("--tokenizer", default=None, help="tokenizer folder (default: the model folder)")
+    p.add_argument("--tokenizer", default=None, help="tokenizer folder or hub id (default: the model folder; gpt2 for the paper's official checkpoints)")
     p.add_argument("--tasks", default="all",
                    help="comma-separated: swde,swde_twice,fda,...,triviaqa,drop,kv_retrieval (+ _twice); "
                         "'all'; 'jrt_recall' (the paper's six, both variants); or 'swde+' for both variants")

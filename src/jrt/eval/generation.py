@@ -80,11 +80,13 @@ class Generator:
         if prefix_fill not in ("pad", "repeat"):
             raise ValueError(f"prefix_fill must be 'pad' or 'repeat', got {prefix_fill!r}")
         from jrt.models import PRESET_NAMES
+        from jrt.models.convert import default_tokenizer, is_hub_id
 
-        if str(pretrained) not in PRESET_NAMES and not Path(str(pretrained)).expanduser().exists():
+        if (str(pretrained) not in PRESET_NAMES and not is_hub_id(pretrained)
+                and not Path(str(pretrained)).expanduser().exists()):
             raise FileNotFoundError(f"model path not found: {str(pretrained)!r} (nor a preset name: "
-                                    f"{', '.join(PRESET_NAMES)})")
-        tok_source = str(tokenizer or pretrained)
+                                    f"{', '.join(PRESET_NAMES)}, nor a hub id owner/name)")
+        tok_source = str(tokenizer or default_tokenizer(pretrained))
         try:
             tok = AutoTokenizer.from_pretrained(tok_source)
         except Exception as exc:  # noqa: BLE001

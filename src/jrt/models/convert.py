@@ -75,13 +75,39 @@ def convert_official(src: str | Path, dst: str | Path | None = None, padding_sem
     return model
 
 
+HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")
+
+
+def is_hub_id(name: str | Path) -> bool:
+    """`owner/name` that is no local path: a checkpoint to fetch from the Hugging Face Hub."""
+    return bool(HUB_ID.fullmatch(str(name))) and not Path(str(name)).expanduser().exists()
+
+
+def is_official_folder(path: str | Path) -> bool:
+    """A folder in the official layout: a config.json with the hydra mixer dicts and no jrt model_type."""
+    try:
+        cfg = json.loads((Path(path) / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return cfg.get("model_type") != "jrt" and ("alt_mixer" in cfg or isinstance(cfg.get("mixer"), dict))
+
+
+def default_tokenizer(model: str | Path) -> str:
+    """Where a model's tokenizer comes from when none is given: the model folder, except for the
+    official checkpoints (hub ids, official folders without tokenizer files), which use GPT-2's."""
+    folder = Path(str(model)).expanduser()
+    if is_hub_id(model) or (is_official_folder(folder) and not any((folder / f).is_file() for f in TOKENIZER_FILES)):
+        return "gpt2"
+    return str(model)
+
+
 def resolve_source(src: str | Path) -> Path:
     """A local folder as it is; an `owner/name` that is no folder is fetched from the hub."""
     path = Path(src).expanduser()
     if path.is_dir():
         return path
     text = str(src)
-    if re.fullmatch(r"[\w.-]+/[\w.-]+", text) and not path.exists():
+    if HUB_ID.fullmatch(text) and not path.exists():
         return _download(text)
     raise ConversionError(f"{text!r} is not a checkpoint folder (config.json + pytorch_model.bin) or a hub id")
 

@@ -1,9 +1,12 @@
 """Loading a causal LM by name: a local Hugging Face folder (any architecture) or a JRT preset.
 
-No hub access: a name that is neither a folder with a config.json nor a preset is an error.
 JRT folders load strictly (JRTForCausalLM.from_pretrained): a missing or unexpected tensor, or a
 NaN/inf weight, is a ValueError naming it, never a warning with randomly initialised weights.
-Official JRT-RNN / Based checkpoints are converted first (`jrt convert`, jrt.models.convert).
+Official JRT-RNN / Based checkpoints (the paper's released models), as a local folder in the
+official layout or as a hub id (`hazyresearch/JRT-360M-30B`, fetched with huggingface_hub), are
+converted in memory on load (jrt.models.convert; `jrt convert` saves the result instead). Any
+other name that is neither a local folder with a config.json nor a preset is an error: other hub
+models are downloaded by the user first.
 Model types transformers implements load with transformers' own class (flash-linear-attention,
 once imported, registers its Mamba/Mamba2 over them); those it does not know (fla's GLA, RWKV7,
 ...) are registered by importing fla first. With JRT_MAMBA2_SCAN=fla, HF Mamba2 gets fla's scan.
@@ -19,12 +22,14 @@ from typing import Any
 
 import torch
 
+from .convert import convert_official, is_hub_id, is_official_folder
 from .modeling_jrt import JRTForCausalLM
 from .presets import PRESET_NAMES, preset_config
 
 
 def load_causal_lm(pretrained: str, tokenizer=None, dtype: torch.dtype | None = None):
-    """A causal LM from a local folder, or a random-weight JRT preset (``jrt-tiny``, ...) in eval mode.
+    """A causal LM from a local folder, an official checkpoint (folder or hub id), or a random-weight JRT
+    preset (``jrt-tiny``, ...), in eval mode.
 
     For a preset, `tokenizer` (if given) sets the vocabulary size and the pad / eos ids.
     Raises ValueError naming the path when it holds no model.
@@ -38,6 +43,8 @@ def load_causal_lm(pretrained: str, tokenizer=None, dtype: torch.dtype | None = 
                     overrides[attr] = getattr(tokenizer, attr)
         torch.manual_seed(0)
         model = JRTForCausalLM(preset_config(pretrained, **overrides))
+    elif is_hub_id(pretrained) or is_official_folder(pretrained):
+        model = convert_official(pretrained)   # a ConversionError (ValueError) names what is wrong
     else:
         path = Path(pretrained).expanduser()
         if not (path.is_dir() and (path / "config.json").is_file()):
