@@ -161,6 +161,20 @@ def test_deterministic_shuffle(mini_root, tokenizer_dir, tmp_path):
     assert TokenSplit(tmp_path / "a", "train").doc_ids() == ids
 
 
+def test_recall_split_does_not_depend_on_the_number_of_workers(mini_root, tokenizer_dir, tmp_path):
+    """The recall examples built by 2 processes are byte for byte those built by one (each example's
+    draws are seeded by its pass and document, not by a shared stream)."""
+    root, _ = mini_root
+    kw = dict(data_root=root, sources=["imdb"], progress=False, heldout_split=False, eval_texts={},
+              recall_fraction=0.9, recall_context_lengths=[200, 300], seed=5)
+    one = prepare_data(tmp_path / "one", tokenizer_dir, workers=1, **kw)
+    two = prepare_data(tmp_path / "two", tokenizer_dir, workers=2, **kw)
+    assert one["splits"]["recall"]["sha256"] == two["splits"]["recall"]["sha256"]
+    assert one["recall"]["passes"] >= 2 and one["hash"] == two["hash"]
+    assert (tmp_path / "one" / "recall.prompt_lengths.npy").read_bytes() == \
+        (tmp_path / "two" / "recall.prompt_lengths.npy").read_bytes()
+
+
 def _leftovers(parent: Path) -> list[str]:
     return sorted(p.name for p in parent.iterdir()) if parent.exists() else []
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 
@@ -37,6 +38,9 @@ def register(subparsers) -> None:
     p.add_argument("--max-heldout-tokens", type=int, default=2_000_000)
     p.add_argument("--eval-text", action="append", default=[],
                    help="NAME=PATH: extra perplexity split (default: wikitext2=<data-root>/corpus/wikitext2/test.txt)")
+    p.add_argument("--workers", type=int, default=min(16, os.cpu_count() or 1),
+                   help="processes building the recall examples (the data does not depend on it; "
+                        "default: the CPU count, at most 16)")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_prepare)
@@ -94,6 +98,9 @@ def register(subparsers) -> None:
 def _prepare(args) -> int:
     from pathlib import Path
 
+    if args.workers < 1:
+        print(f"jrt prepare-data: error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return 2
     from jrt.env import data_root as resolve_data_root
 
     from .data import DataError, prepare_data
@@ -118,7 +125,7 @@ def _prepare(args) -> int:
             val_fraction=args.val_fraction, max_val_tokens=args.max_val_tokens,
             max_train_text_tokens=args.max_train_text_tokens, heldout_split=not args.no_heldout_split,
             max_heldout_tokens=args.max_heldout_tokens, eval_texts=eval_texts, overwrite=args.overwrite,
-            progress=not args.no_progress)
+            progress=not args.no_progress, workers=args.workers)
     except DataError as e:
         print(f"jrt prepare-data: error: {e}", file=sys.stderr)
         return 2

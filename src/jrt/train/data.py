@@ -308,19 +308,61 @@ def _encode(tokenizer, texts: list[str]) -> list[list[int]]:
 
 # ------------------------------------------------------------------------------------ recall mix
 
+# Worker state of the recall builder: set before the pool forks, read by _recall_unit in each worker.
+_RECALL: dict = {}
+
+
+def _recall_unit(item: tuple[int, int, int]) -> list[tuple[str, list[int], list[int], str, int]]:
+    """Examples of one (pass, document) work item: (name, prompt ids, target ids, kv source, template).
+
+    Its random draws come from a generator seeded by (seed, pass, unit), so the result depends on
+    the item alone, never on which process builds it or in which order.
+    """
+    from .counterfactual import CounterfactualBuilder
+
+    st = _RECALL
+    p, u, ctx_len = item
+    fam, doc_id = st["units"][u]
+    kv_src, kvs, texts, pools = st["families"][fam]
+    key = (fam, doc_id)
+    tokens = st["doc_tokens"].get(key)
+    if tokens is None:
+        tokens = st["doc_tokens"][key] = _encode(st["tokenizer"], [texts[doc_id]])[0]
+    builder = CounterfactualBuilder(st["tokenizer"], pools, ctx_len, st["answer_length"])
+    rng = np.random.default_rng([st["seed"], 7, p, u])
+    exs = builder.examples(kv_src, doc_id, texts[doc_id], kvs[doc_id], tokens, rng)
+    if not exs:
+        return []
+    prompts = _encode(st["tokenizer"], [e.prompt for e in exs])
+    targets = _encode(st["tokenizer"], [e.target for e in exs])
+    return [(e.name, pi, ti, kv_src, e.template) for e, pi, ti in zip(exs, prompts, targets)]
+
+
+def _recall_items(n_units: int, context_lengths: list[int], seed: int, max_passes: int):
+    """(pass, unit, context length) in build order: pass p visits the documents in the order of a
+    permutation seeded by (seed, pass), at context length context_lengths[p % len]."""
+    for p in range(max_passes):
+        ctx_len = context_lengths[p % len(context_lengths)]
+        for u in np.random.default_rng([seed, 7, p]).permutation(n_units):
+            yield p, int(u), ctx_len
+
+
 def _recall_split(tmp: Path, data_root: Path, held: HeldOut, tokenizer, context_lengths: list[int],
                   target_tokens: int, seed: int, dtype, progress: bool, max_passes: int = 64,
-                  answer_length: int | None = None) -> tuple[dict, dict]:
+                  answer_length: int | None = None, workers: int = 1) -> tuple[dict, dict]:
     """The ``recall`` split: counterfactual recall examples of training documents (jrt.train.counterfactual).
 
     One example per document per line of ``recall.bin``: prompt tokens, target tokens, EOS; the
     prompt's length is in ``recall.prompt_lengths.npy`` (the trainer aligns the prompt's end with the
     prefix boundary). Passes over the documents (one context length each, cycled) until
-    ``target_tokens`` are written; every pass draws new substitutes.
+    ``target_tokens`` are written; every pass draws new substitutes. ``workers`` > 1 builds the
+    examples in that many processes (fork); the file is the same for any number of workers.
     """
+    import multiprocessing
+
     from tqdm.auto import tqdm
 
-    from .counterfactual import ANSWER_LENGTH, TEMPLATES, CounterfactualBuilder, value_pools
+    from .counterfactual import ANSWER_LENGTH, TEMPLATES, value_pools
 
     eos = tokenizer.eos_token_id
     answer_length = ANSWER_LENGTH if answer_length is None else answer_length
@@ -344,34 +386,45 @@ def _recall_split(tmp: Path, data_root: Path, held: HeldOut, tokenizer, context_
     units = [(fam, doc_id) for fam, (_, kvs, texts, _) in enumerate(families) for doc_id in sorted(texts)]
     if not units:
         raise DataError("empty corpus: no training documents with key-value annotations for the recall mix")
-    doc_tokens: dict[tuple[int, str], list[int]] = {}
-    rng = np.random.default_rng([seed, 7])
+    _RECALL.clear()
+    _RECALL.update(units=units, families=families, tokenizer=tokenizer, seed=seed, answer_length=answer_length,
+                   doc_tokens={})
     writer = _StreamWriter(tmp / "recall.bin", dtype)
     prompt_lengths, per_source, per_template = [], {f[0]: 0 for f in families}, [0] * len(TEMPLATES)
     passes = 0
     bar = tqdm(total=target_tokens, desc="recall examples", unit="tok", disable=not progress)
-    while writer.n_tokens < target_tokens and passes < max_passes:
-        ctx_len = context_lengths[passes % len(context_lengths)]
-        builders = [CounterfactualBuilder(tokenizer, f[3], ctx_len, answer_length) for f in families]
-        for u in rng.permutation(len(units)):
-            fam, doc_id = units[u]
-            kv_src, kvs, texts, _ = families[fam]
-            if (fam, doc_id) not in doc_tokens:
-                doc_tokens[(fam, doc_id)] = _encode(tokenizer, [texts[doc_id]])[0]
-            exs = builders[fam].examples(kv_src, doc_id, texts[doc_id], kvs[doc_id], doc_tokens[(fam, doc_id)], rng)
-            if not exs:
-                continue
-            prompts = _encode(tokenizer, [e.prompt for e in exs])
-            targets = _encode(tokenizer, [e.target for e in exs])
-            for e, p_ids, t_ids in zip(exs, prompts, targets):
-                writer.add(e.name, p_ids + t_ids + [eos])
+    items = _recall_items(len(units), context_lengths, seed, max_passes)
+    pool = None
+    if workers > 1:
+        # the forked workers tokenize one document at a time: the Rust thread pool stays off in them
+        # (set for the fork only, restored in this process at once)
+        saved = os.environ.get("TOKENIZERS_PARALLELISM")
+        os.environ["TOKENIZERS_PARALLELISM"] = "false"
+        try:
+            pool = multiprocessing.get_context("fork").Pool(workers)
+        finally:
+            if saved is None:
+                os.environ.pop("TOKENIZERS_PARALLELISM", None)
+            else:
+                os.environ["TOKENIZERS_PARALLELISM"] = saved
+        results = pool.imap(_recall_unit, items, chunksize=16)
+    else:
+        results = map(_recall_unit, items)
+    try:
+        for (p, _, _), built in zip(_recall_items(len(units), context_lengths, seed, max_passes), results):
+            passes = p + 1
+            for name, p_ids, t_ids, kv_src, template in built:
+                writer.add(name, p_ids + t_ids + [eos])
                 prompt_lengths.append(len(p_ids))
                 per_source[kv_src] += 1
-                per_template[e.template] += 1
+                per_template[template] += 1
                 bar.update(len(p_ids) + len(t_ids) + 1)
             if writer.n_tokens >= target_tokens:
                 break
-        passes += 1
+    finally:
+        if pool is not None:
+            pool.terminate()
+        _RECALL.clear()
     bar.close()
     split = _finish_split(tmp, "recall", writer, None)
     np.save(tmp / "recall.prompt_lengths.npy", np.asarray(prompt_lengths, dtype=np.int32))
@@ -392,8 +445,10 @@ def prepare_data(out: str | os.PathLike, tokenizer_path, data_root=None, sources
                  max_val_tokens: int = 500_000, max_train_text_tokens: int | None = None,
                  heldout_split: bool = True, max_heldout_tokens: int = 2_000_000,
                  eval_texts: dict | None = None, overwrite: bool = False, progress: bool = True,
-                 batch_docs: int = 512) -> dict:
-    """Tokenize ``sources`` into ``out`` (a directory); returns the manifest. See the module doc."""
+                 batch_docs: int = 512, workers: int = 1) -> dict:
+    """Tokenize ``sources`` into ``out`` (a directory); returns the manifest. See the module doc.
+
+    ``workers``: processes that build the recall examples (the result does not depend on it)."""
     from tqdm.auto import tqdm
 
     t0 = time.time()
@@ -486,7 +541,7 @@ def prepare_data(out: str | os.PathLike, tokenizer_path, data_root=None, sources
             target = int(round(recall_fraction / (1.0 - recall_fraction) * train_text_tokens))
             splits["recall"], recall_info = _recall_split(tmp, data_root, held, tokenizer,
                                                           list(recall_context_lengths), target, seed, dtype,
-                                                          progress)
+                                                          progress, workers=workers)
 
         val_w = _StreamWriter(tmp / "raw_val.bin", dtype)
         for d in np.sort(val_docs):
