@@ -117,7 +117,8 @@ def main(argv=None) -> int:
     p.add_argument("--sources", default="imdb,swde,fda")
     p.add_argument("--recall-fraction", type=float, default=0.3)
     p.add_argument("--recall-context-lengths", default="256,512,1000")
-    p.add_argument("--probe-per-task", type=int, default=48)
+    p.add_argument("--probe-per-task", type=int, default=128,
+                   help="held-out examples per task and window in the learning-curve probe")
     p.add_argument("--seed", type=int, default=1111)
     t = sub.add_parser("train", help="train the models side by side on one GPU (equal tokens, same data order)")
     t.add_argument("--work", required=True)
@@ -127,7 +128,7 @@ def main(argv=None) -> int:
     t.add_argument("--micro-batch-size", type=int, default=16)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--seed", type=int, default=1111)
-    t.add_argument("--curve-points", type=int, default=8, help="probe evaluations over the run")
+    t.add_argument("--curve-points", type=int, default=12, help="probe evaluations over the run")
     t.add_argument("--eval-tokens", type=int, default=131072)
     t.add_argument("--max-time", type=float, default=None, help="safety stop per model, seconds")
     e = sub.add_parser("eval", help="jrt eval of every final model (default/twice/read-2x x windows)")
