@@ -111,7 +111,7 @@ def test_recall_examples_are_counterfactual_and_sized(prepared, tokenizer_dir, m
 
 def test_recall_rows_end_the_prompt_at_the_prefix(prepared):
     """MixedSequences: about the asked share of rows carry an example, the answer right after position align_at."""
-    from jrt.train.data import MixedSequences
+    from jrt.train.recall_mix import MixedSequences
 
     out, _, _ = prepared
     recall = TokenSplit(out, "recall")

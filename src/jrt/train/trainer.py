@@ -31,7 +31,7 @@ import torch
 from jrt.baselines import build_by_name, decode_state_bytes
 
 from .checkpoint import clean_stale_tmp, latest_valid_checkpoint, load_checkpoint, save_checkpoint, verify_checkpoint
-from .data import MixedSequences, PackedSequences, TokenSplit
+from .data import PackedSequences, TokenSplit
 from .distributed import (
     Dist,
     full_model_state,
@@ -48,6 +48,7 @@ from .logger import JSONLLogger
 from .objective import compute_loss, jrt_counts, mlm_mask_for_samples, ntp_counts
 from .optim import build_optimizer, build_schedule
 from .probe import score_probe
+from .recall_mix import MixedSequences
 from .run_dir import RunDirError, RunDirLock, check_resume, copy_tokenizer, has_run, truncate_log
 
 
