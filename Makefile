@@ -23,8 +23,12 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 
+# Tests marked full_data also run when a full data root is found: $JRT_DATA_DIR, else a shared/data
+# folder beside the clone; without either they skip (every other test uses tests/fixtures).
+FULL_DATA ?= $(or $(JRT_DATA_DIR),$(abspath $(wildcard ../shared/data)))
+
 test: lint
-	$(BIN)/python -m pytest tests
+	JRT_DATA_DIR="$(FULL_DATA)" $(BIN)/python -m pytest tests
 
 clean:
 	rm -rf $(VENV) .pytest_cache

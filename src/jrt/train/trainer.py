@@ -14,6 +14,10 @@ Determinism: the data position is one integer (global samples consumed); sample 
 mask depend only on (seed, k). The loss of a step is normalised by the target counts of the whole
 global batch, so the split into processes / micro-batches does not change the gradient, and a run
 resumed from a checkpoint repeats the uninterrupted run's losses.
+
+About 500 lines: the run's life cycle above reads top to bottom in one file; the parts with a job
+of their own (optimiser, distribution, run folder, checkpoints, evaluation, logging, probe) are
+separate modules.
 """
 from __future__ import annotations
 

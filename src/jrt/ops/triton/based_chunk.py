@@ -31,6 +31,10 @@ The D-blocked programs produce partial dq / dk (their terms are linear in the D 
 are added by block 0 only), summed in torch. The reverse walk's final (dS, dz) is the gradient of
 the initial state, which PLA uses to give k_enc, v_enc their gradients (PREFIX mode: no intra
 part, no state update, one chunk per program).
+
+About 800 lines: the forward and backward kernels share the chunk and state layout above, and
+their launchers, autograd function and segment/schedule planning sit next to them so that a layout
+change is one edit; the symmetric forward is in based_sym.py, the configs in _configs.py.
 """
 from __future__ import annotations
 

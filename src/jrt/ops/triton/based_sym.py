@@ -41,6 +41,7 @@ updated as A^T += (m v)^T k2, so the update's fp32 accumulator is the read-out's
 a transpose (the pattern of flash attention's P V: accumulator -> bf16 -> registers operand).
 
 F: any 1 <= F <= 16 (the halves are padded to HB = 8 and masked); D: any (value blocks masked).
+About 450 lines, most of them the one kernel and the derivation above.
 """
 from __future__ import annotations
 
