@@ -42,7 +42,7 @@ def prepare(args) -> None:
           "--tokenizer", args.tokenizer, "--sources", args.sources, "--recall-fraction", str(args.recall_fraction),
           "--recall-context-lengths", args.recall_context_lengths, "--seed", str(args.seed), "--overwrite"])
     _run([sys.executable, "-m", "jrt.train.probe", "build", "--data", str(data), "--data-root", args.data_root,
-          "--out", str(work / "probe.json"), "--windows", ",".join(map(str, WINDOWS)),
+          "--out", str(work / "probe.json"), "--windows", args.windows,
           "--per-task", str(args.probe_per_task)])
 
 
@@ -85,7 +85,7 @@ def evaluate(args) -> None:
     for model in args.models.split(","):
         final = work / "runs" / _safe(model) / "final_model"
         fills = ("pad", "repeat") if model.startswith("jrt") else ("pad",)
-        for window in WINDOWS:
+        for window in [int(w) for w in args.windows.split(",")]:
             for fill in fills:
                 out = work / "eval" / _safe(model) / f"w{window}_{fill}"
                 cmd = [sys.executable, "-m", "jrt.cli", "eval", "--model", str(final), "--tasks", ",".join(TASKS),
@@ -117,6 +117,7 @@ def main(argv=None) -> int:
     p.add_argument("--sources", default="imdb,swde,fda")
     p.add_argument("--recall-fraction", type=float, default=0.3)
     p.add_argument("--recall-context-lengths", default="256,512,1000")
+    p.add_argument("--windows", default=",".join(map(str, WINDOWS)), help="document windows of the probe (tokens)")
     p.add_argument("--probe-per-task", type=int, default=128,
                    help="held-out examples per task and window in the learning-curve probe")
     p.add_argument("--seed", type=int, default=1111)
@@ -135,6 +136,7 @@ def main(argv=None) -> int:
     e.add_argument("--work", required=True)
     e.add_argument("--data-root", required=True)
     e.add_argument("--models", default=",".join(MODELS))
+    e.add_argument("--windows", default=",".join(map(str, WINDOWS)), help="document windows to evaluate at (tokens)")
     e.add_argument("--limit", type=int, default=300)
     e.add_argument("--batch-size", type=int, default=32)
     e.add_argument("--parallel", type=int, default=4)

@@ -25,3 +25,16 @@ def test_no_sys_path_edits():
 
 def test_one_results_root():
     assert not (REPO / "benchmarks" / "results").exists(), "speed results live under results/benchmarks/"
+
+
+def test_files_named_by_the_lab_scripts_exist():
+    """Every benchmarks/, scripts/ or tests/ file a lab/device script runs is in the repository (a
+    renamed benchmark otherwise costs a GPU session before anyone notices)."""
+    import re
+
+    missing = []
+    for sh in sorted((REPO / "lab" / "device").glob("*.sh")):
+        for rel in re.findall(r"\b((?:benchmarks|scripts|tests)/[\w/.-]+\.(?:py|sh))\b", sh.read_text()):
+            if not (REPO / rel).exists():
+                missing.append(f"{sh.name}: {rel}")
+    assert not missing, missing
