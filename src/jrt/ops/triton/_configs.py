@@ -46,7 +46,7 @@ GENERIC = {
     ],
 }
 
-# Per compute capability: the measured winners, fastest first (benchmarks/results/tune.json and
+# Per compute capability: the measured winners, fastest first (results/benchmarks/tune.json and
 # results/benchmarks/kernel_session/sym_configs.json, H100 SXM at B=16, T=32768, H=16, F=16, D=64,
 # bf16; the H200 is the same sm_90 and the same config won there).
 ARCH = {
