@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Triton kernels v2 (issue 17) on one CUDA GPU, from the repository root, in at most 8 minutes (485 s of step limits):
+# Triton kernels v2 (issue 17) on one CUDA GPU, from the repository root, in at most 8.5 minutes (515 s of step limits):
 #   1. pytest (limit 160 s): tests/gpu/test_kernels_v2.py (every forward kernel x schedule: forward,
 #      state, gradients vs fp32 naive; the config selection on this device), then
 #      tests/gpu/test_triton_gpu.py and tests/ops/test_based_sym.py (which run compiled on CUDA);
 #      one autotune config per kernel (JRT_TRITON_AUTOTUNE=first: the first of this architecture's
 #      set, on sm_90 the measured winner), so compiles stay short.
-#   2. benchmarks/prefill.py (limit 110 s): B=16, T=32768, H=16, F=16, D=64, bf16: Based, PLA
+#   2. benchmarks/prefill.py (limit 140 s): B=16, T=32768, and B in {1, 4} at T=16384 (the segmented
+#      walk, where the default kernel is still the full one), H=16, F=16, D=64, bf16: Based, PLA
 #      (decoder T + prefix T/2) and JRT-Prompt (Based over 2T) with --kernel default (no kernel
 #      argument: what a plain call gets, named jrt_based etc.), sym and full (schedule: the
 #      library's choice, the walk at this T), and the FlashAttention-2 baseline (flash_attn2 if flash_attn
@@ -48,7 +49,7 @@ step() {  # step NAME SECONDS CMD...   (SIGINT at the limit: pytest and the benc
 
 step pytest 200 env JRT_TRITON_AUTOTUNE=first "$PY" -m pytest -q -p no:cacheprovider -rf --durations=10 \
   tests/gpu/test_kernels_v2.py tests/gpu/test_batch_invariance_gpu.py tests/gpu/test_triton_gpu.py tests/ops/test_based_sym.py
-step prefill 110 "$PY" benchmarks/prefill.py --out "$OUT" --formats json --seq-lens 32768 --batches \
+step prefill 140 "$PY" benchmarks/prefill.py --out "$OUT" --formats json --seq-lens 32768 --batches 1 4 \
   --kernel default sym full --methods jrt_pla jrt_based jrt_prompt flash_attn2 sdpa_flash --warmup 10 --rep 30
 step train 140 "$PY" benchmarks/train_step.py --out "$OUT" --formats json --seq-lens 2048 8192 \
   --kernel sym full --schedule walk chunk --methods jrt_pla jrt_based flash_attn2 sdpa_flash --warmup 10 --rep 40
