@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Triton kernels v2 (issue 17) on one CUDA GPU, from the repository root, in at most 8.5 minutes (515 s of step limits):
-#   1. pytest (limit 160 s): tests/gpu/test_kernels_v2.py (every forward kernel x schedule: forward,
+#   1. pytest (limit 200 s): tests/gpu/test_kernels_v2.py (every forward kernel x schedule: forward,
 #      state, gradients vs fp32 naive; the config selection on this device), then
-#      tests/gpu/test_triton_gpu.py and tests/ops/test_based_sym.py (which run compiled on CUDA);
+#      tests/gpu/test_batch_invariance_gpu.py, tests/gpu/test_triton_gpu.py and tests/ops/test_based_sym.py
+#      (which run compiled on CUDA);
 #      one autotune config per kernel (JRT_TRITON_AUTOTUNE=first: the first of this architecture's
 #      set, on sm_90 the measured winner), so compiles stay short.
 #   2. benchmarks/prefill.py (limit 140 s): B=16, T=32768, and B in {1, 4} at T=16384 (the segmented
