@@ -293,7 +293,8 @@ def run_eval(model: str, tokenizer: str | None, tasks: str | Sequence[str], cont
         for (t, i), text in zip(flat, outputs):
             ex = examples[t][i]
             row = {"doc_id": ex.doc_id, "answers": ex.answers, "generation": text,
-                   "contains": contains_score(text, ex.answers), "n_context_tokens": ex.n_context_tokens}
+                   "contains": contains_score(text, ex.answers), "n_context_tokens": ex.n_context_tokens,
+                   "answer_in_window": bool(ex.answer_in_window)}
             row.update({"prompt": ex.prompt} if log_samples == "full" else {"prompt_tail": ex.prompt[-300:]})
             samples[t].append(row)
         counts = {t: len(samples[t]) for t in task_names}
