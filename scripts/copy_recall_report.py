@@ -14,6 +14,8 @@ import json
 import sys
 from pathlib import Path
 
+TASK_COLUMNS = ("swde", "swde_twice", "fda", "fda_twice")
+
 
 def table(results: Path) -> str:
     lines = ["| model | tokens | window | fill | task | all % [95% CI] (n) | copy-required % [95% CI] (n) |",
@@ -104,8 +106,6 @@ def empty_answers(results: Path) -> str:
         lines.append(f"| {cfg.parent.name} | {window} | {fill} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
-
-TASK_COLUMNS = ("swde", "swde_twice", "fda", "fda_twice")
 
 
 def learning_curves(results: Path) -> dict:

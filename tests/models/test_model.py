@@ -103,25 +103,37 @@ def mixed_batch(lengths, vocab=VOCAB, seed=0):
     return ids, mask, rows
 
 
+# batch invariance on the CPU paths and, with CUDA, on the Triton kernels the GPU evaluation uses
+# (fp32 there too: IEEE products, only the summation order differs, so the same 1e-4)
+DEVICES = [pytest.param("cpu", None, id="cpu"),
+           pytest.param("cuda", "triton", id="cuda-triton",
+                        marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"))]
+
+
+def on_device(model, ids, mask, rows, device):
+    return model.to(device), ids.to(device), mask.to(device), [r.to(device) for r in rows]
+
+
+@pytest.mark.parametrize("device,backend", DEVICES)
 @pytest.mark.parametrize("name", ["jrt-tiny", "based-tiny"])
-def test_batched_logits_equal_each_row_alone(name):
+def test_batched_logits_equal_each_row_alone(name, device, backend):
     """Rows below, at and above enc_length (32) in one batch: every row's logits are those it has alone
     (the bug this guards against: the prefix was the batch's first enc_length columns, so a short row
     next to a long one lost prefix tokens to padding)."""
-    model = tiny_model(name)
     lengths = [9, 32, 45, 70]
-    ids, mask, rows = mixed_batch(lengths)
+    model, ids, mask, rows = on_device(tiny_model(name, ops_backend=backend), *mixed_batch(lengths), device)
     batched = model(ids, attention_mask=mask).logits
     for i, r in enumerate(rows):
         alone = model(r[None]).logits[0]
         torch.testing.assert_close(batched[i, -len(r):], alone, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("device,backend", DEVICES)
 @pytest.mark.parametrize("prefix_fill", ["pad", "repeat"])
-def test_batched_generation_equals_each_row_alone(prefix_fill):
-    model = tiny_model("jrt-tiny")
+def test_batched_generation_equals_each_row_alone(prefix_fill, device, backend):
     lengths = [9, 32, 45, 70]                       # with "repeat": 18, 64, 90, 140 tokens read
-    ids, mask, rows = mixed_batch(lengths, seed=1)
+    model, ids, mask, rows = on_device(tiny_model("jrt-tiny", ops_backend=backend),
+                                       *mixed_batch(lengths, seed=1), device)
     out = model.generate(ids, attention_mask=mask, max_new_tokens=10, do_sample=False, eos_token_id=None,
                          prefix_fill=prefix_fill)
     for i, r in enumerate(rows):

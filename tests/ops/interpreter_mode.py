@@ -1,17 +1,12 @@
-"""Triton's interpreter for the kernel tests on machines without CUDA (import before any kernel module).
+"""Whether the Triton kernels of these tests run under the interpreter.
 
-Interpreter mode is process-wide (triton.jit reads TRITON_INTERPRET when a kernel is defined), so it
-is set here, before the kernels are imported, and only on machines without CUDA: a combined
-`pytest tests/gpu tests/ops` on a GPU box keeps the GPU tests compiled (there, run the interpreter
-modules alone with TRITON_INTERPRET=1).
+tests/conftest.py sets TRITON_INTERPRET=1 on machines without CUDA before any test module is
+collected (triton.jit reads it when a kernel is defined). On a GPU box a combined
+`pytest tests/gpu tests/ops` keeps the kernels compiled, and the interpreter-only modules skip
+(run them alone with TRITON_INTERPRET=1).
 """
 import os
 import sys
-
-import torch
-
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 
 def interpreting() -> bool:

@@ -18,7 +18,7 @@ inputs):
 """
 import pytest
 import torch
-from interpreter_mode import interpreting as _interpreting  # before any kernel: TRITON_INTERPRET without CUDA
+from interpreter_mode import interpreting as _interpreting
 
 triton = pytest.importorskip("triton")
 

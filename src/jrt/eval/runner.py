@@ -231,7 +231,7 @@ def run_eval(model: str, tokenizer: str | None, tasks: str | Sequence[str], cont
     source = resolve_source(source, data_dir)
     task_names = normalize_tasks(tasks, source)
     data_root = resolve_data_dir(data_dir, required=source == "local")  # fail early, clearly
-    from jrt.models.convert import is_hub_id
+    from jrt.models.convert import default_tokenizer, is_hub_id
 
     if source == "local" and not is_hub_id(model):  # nothing is fetched: keep transformers/datasets from trying
         os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -244,8 +244,6 @@ def run_eval(model: str, tokenizer: str | None, tasks: str | Sequence[str], cont
     if backend == "auto":
         backend = "lm-eval" if lm_eval_available() else "native"
     if not tokenizer:
-        from jrt.models.convert import default_tokenizer
-
         tokenizer = default_tokenizer(model)   # the model folder; GPT-2 for the paper's checkpoints
     gen_toks = int(max_gen_toks) if max_gen_toks else 48
     size = str(batch_size).split(":")[0]
