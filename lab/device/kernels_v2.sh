@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Triton kernels v2 (issue 17) on one CUDA GPU, from the repository root, in at most 8.5 minutes (515 s of step limits):
-#   1. pytest (limit 200 s): tests/gpu/test_kernels_v2.py (every forward kernel x schedule: forward,
-#      state, gradients vs fp32 naive; the config selection on this device), then
-#      tests/gpu/test_triton_gpu.py, tests/ops/test_based_sym.py and the batch-invariance tests of
-#      tests/models/test_model.py
-#      (which run compiled on CUDA);
+#   1. pytest (limit 200 s): the batch-invariance tests of tests/models/test_model.py (compiled on
+#      CUDA; first, so the limit never cuts them), tests/gpu/test_kernels_v2.py (every forward
+#      kernel x schedule: forward, state, gradients vs fp32 naive; the config selection on this
+#      device), tests/gpu/test_triton_gpu.py and tests/ops/test_based_sym.py;
 #      one autotune config per kernel (JRT_TRITON_AUTOTUNE=first: the first of this architecture's
 #      set, on sm_90 the measured winner), so compiles stay short.
 #   2. benchmarks/prefill.py (limit 140 s): B=16, T=32768, and B in {1, 4} at T=16384 (the segmented
@@ -50,9 +49,11 @@ step() {  # step NAME SECONDS CMD...   (SIGINT at the limit: pytest and the benc
 }
 
 step pytest 200 env JRT_TRITON_AUTOTUNE=first "$PY" -m pytest -q -p no:cacheprovider -rf --durations=10 \
-  tests/gpu/test_kernels_v2.py tests/gpu/test_triton_gpu.py tests/ops/test_based_sym.py \
   "tests/models/test_model.py::test_batched_logits_equal_each_row_alone" \
-  "tests/models/test_model.py::test_batched_generation_equals_each_row_alone"
+  "tests/models/test_model.py::test_batched_generation_equals_each_row_alone" \
+  "tests/models/test_model.py::test_explicit_decoder_batched_equals_each_row_alone" \
+  "tests/models/test_model.py::test_cuda_graph_decoder_equals_eager" \
+  tests/gpu/test_kernels_v2.py tests/gpu/test_triton_gpu.py tests/ops/test_based_sym.py
 step prefill 140 "$PY" benchmarks/prefill.py --out "$OUT" --formats json --seq-lens 32768 --batches 1 4 \
   --kernel default sym full --methods jrt_pla jrt_based jrt_prompt flash_attn2 sdpa_flash --warmup 10 --rep 30
 step train 140 "$PY" benchmarks/train_step.py --out "$OUT" --formats json --seq-lens 2048 8192 \

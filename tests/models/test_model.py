@@ -222,6 +222,22 @@ def test_cuda_graph_decoder_equals_eager(name):
     assert torch.equal(eager, graphed)
 
 
+@pytest.mark.parametrize("device,cuda_graph", [
+    pytest.param("cpu", False, id="cpu-eager"),
+    pytest.param("cuda", True, id="cuda-graphed",
+                 marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"))])
+@pytest.mark.parametrize("prefix_fill", ["pad", "repeat"])
+def test_explicit_decoder_batched_equals_each_row_alone(prefix_fill, device, cuda_graph):
+    """The explicit (and, on CUDA, graphed) decoder on rows below, at and above enc_length (32)."""
+    from jrt.models.generation import greedy_generate
+    lengths = [9, 32, 45, 70]
+    model, ids, mask, rows = on_device(tiny_model("jrt-tiny"), *mixed_batch(lengths, seed=3), device)
+    out = greedy_generate(model, ids, mask, max_new_tokens=10, cuda_graph=cuda_graph, prefix_fill=prefix_fill)
+    for i, r in enumerate(rows):
+        alone = greedy_generate(model, r[None], max_new_tokens=10, cuda_graph=cuda_graph, prefix_fill=prefix_fill)
+        assert torch.equal(out[i], alone[0]), (prefix_fill, len(r))
+
+
 def test_jrt_labels_loss_skips_the_non_causal_prefix():
     model = tiny_model("jrt-tiny", enc_length=10)
     ids = torch.randint(0, VOCAB, (2, 25))
