@@ -80,6 +80,10 @@ def prefill_h200() -> str:
     return _ms_sweep("results/benchmarks/h200_kernels_v2/prefill.json", 0, ref_col="32768")
 
 
+def prefill_h200_segmented() -> str:
+    return _ms_sweep("results/benchmarks/h200_kernels_v2/segmented_2026-12-02/prefill.json", 1, ref_col="4")
+
+
 def train_step_h200() -> str:
     return _ms_sweep("results/benchmarks/h200_kernels_v2/train.json", 0, ref_col="8192")
 
@@ -190,7 +194,8 @@ def multi_gpu(rel: str = "results/benchmarks/multi_gpu.json", steps_rel: str | N
 
 
 TABLES = {"prefill_t": prefill_t, "prefill_b": prefill_b, "train_step": train_step,
-          "prefill_h200": prefill_h200, "train_step_h200": train_step_h200,
+          "prefill_h200": prefill_h200, "prefill_h200_segmented": prefill_h200_segmented,
+          "train_step_h200": train_step_h200,
           "generate_eager": generate_eager, "generate_static": generate_static, "multi_gpu": multi_gpu}
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)
 

@@ -508,8 +508,8 @@ def plan(T: int, batch_heads: int, F: int, D: int, device, kernel: str | None = 
 
     kernel: "sym" (the symmetric forward, F <= 16) or "full"; the default falls back to "full" for
         F > 16, and for a walk split into segments (B*H too small to fill the GPU): the symmetric
-        forward has been timed faster only where B*H fills the GPU, and lost at B = 1 before it had
-        the segment split (docs/BENCHMARKS.md). The backward kernels are the same for both.
+        forward is faster where B*H fills the GPU and slower on segmented walks (B = 1 and 4 at
+        T = 16k on an H200, docs/BENCHMARKS.md). The backward kernels are the same for both.
     schedule: "walk" (one program per (value block, b, h) walks the sequence; T is split into
         segments only when those programs cannot fill the GPU) or "chunk" (chunk-parallel: segments
         of CHUNK_PARALLEL_SEG tokens, their states computed in parallel and prefix-summed, forward
