@@ -77,6 +77,13 @@ def test_copy_required_report(tmp_path, gpt2_tokenizer_dir, fixture_data_root):
     assert saved["jrt_swde"]["copy_required"]["n"] == 1
     # the share of empty answers, recounted from the saved generations
     assert saved["jrt_swde"]["empty_answers"] == sum(not r["generation"].strip() for r in rows) / len(rows)
+    # the second reading (answer after a leading blank), rescored from the saved text
+    from jrt.tasks import contains_score
+    for r in rows:
+        assert r["generation_after_blank"].lstrip().startswith(r["generation"].lstrip()) or not r["generation"].strip()
+        assert r["contains_after_blank"] == contains_score(r["generation_after_blank"], r["answers"])
+    required = [r["contains_after_blank"] for r in rows if r["copy_required"]]
+    assert saved["jrt_swde"]["after_blank"]["copy_required"]["contains"] == sum(required) / len(required)
 
 
 def test_lm_eval_cli_subprocess(tmp_path, gpt2_tokenizer_dir, fixture_data_root):

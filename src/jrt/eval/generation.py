@@ -4,7 +4,11 @@ The lm-eval adapter (`jrt.eval.models.JRTLM`) and the lm-eval-free runner (`jrt 
 native`) share this code, so both send the model the same token ids: prompts left-padded (attention
 mask) to the longest in the batch, left-truncated to ``max_length - max_gen_toks``, greedy, stopped
 when every row has produced a stop string (or EOS), the continuation cut at the first stop string.
-For JRT models ``model.generate`` further left-pads a prompt shorter than ``enc_length``
+``generate_all`` (the native runner) also keeps generating past stop strings that come before any
+other text, so each answer has a second reading, ``after_blank``: leading whitespace and newlines
+skipped, then cut. The first reading is unchanged by this (greedy rows are independent); the second
+tells a model that answers on the next line, as FDA pages do (``Product code:\nLLH``), from one
+that has no answer. For JRT models ``model.generate`` further left-pads a prompt shorter than ``enc_length``
 (``prefix_fill="pad"``) or reads it twice first (``"repeat"``, the paper's read-2x padding).
 """
 from __future__ import annotations
@@ -12,13 +16,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
 from jrt.models.loading import load_causal_lm  # re-exported: the eval API names it
 
-__all__ = ["Generator", "load_causal_lm", "is_jrt_model", "DEFAULT_MAX_LENGTH"]
+__all__ = ["Answer", "Generator", "load_causal_lm", "is_jrt_model", "DEFAULT_MAX_LENGTH"]
 
 _DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16,
            "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16}
@@ -48,12 +52,17 @@ def _cut_at_stops(text: str, stops: Sequence[str]) -> str:
 
 
 class _StopOnStrings:
-    """Stops generation once every row's new tokens contain one of the stop strings."""
+    """Stops generation once every row's new tokens contain one of the stop strings.
 
-    def __init__(self, tokenizer, stops: Sequence[str], prompt_width: int, batch_size: int):
+    ``past_leading``: a stop string counts only after the row's first non-whitespace character
+    (EOS still stops at once: it is not whitespace)."""
+
+    def __init__(self, tokenizer, stops: Sequence[str], prompt_width: int, batch_size: int,
+                 past_leading: bool = False):
         self.tokenizer = tokenizer
         self.stops = [s for s in stops if s]
         self.prompt_width = prompt_width
+        self.past_leading = past_leading
         self.done = [False] * batch_size
         # a stop string spans at most this many tokens, plus slack for merges
         self.lookback = max((len(tokenizer.encode(s, add_special_tokens=False)) for s in self.stops),
@@ -61,12 +70,20 @@ class _StopOnStrings:
 
     def __call__(self, input_ids: torch.Tensor, scores=None, **kwargs) -> torch.Tensor:
         new = input_ids[:, self.prompt_width:]
-        tail = new[:, -self.lookback:].tolist()
-        for row, ids in enumerate(tail):
+        rows = new.tolist() if self.past_leading else new[:, -self.lookback:].tolist()
+        for row, ids in enumerate(rows):
             if not self.done[row]:
                 text = self.tokenizer.decode(ids)
+                if self.past_leading:
+                    text = text.lstrip()
                 self.done[row] = any(stop in text for stop in self.stops)
         return torch.tensor(self.done, dtype=torch.bool, device=input_ids.device)
+
+
+class Answer(NamedTuple):
+    """One greedy continuation read two ways."""
+    text: str         # cut at the first stop string: the paper's answer, what ``contains`` scores
+    after_blank: str  # leading whitespace and newlines skipped first, then cut at the first stop string
 
 
 class Generator:
@@ -124,15 +141,26 @@ class Generator:
             "n_truncated_prompts": self.n_truncated,
         }
 
-    @torch.no_grad()
-    def generate(self, prompts: list[str], until: Sequence[str] | None = ("\n",),
-                 max_gen_toks: int = 48) -> list[str]:
-        """Greedy continuations of one batch of prompts, cut at the first stop string."""
+    def stop_strings(self, until: Sequence[str] | None) -> list[str]:
+        """``until`` plus the EOS token's text (a continuation ends there too)."""
         eos_id = self.tokenizer.eos_token_id
         eos = self.tokenizer.decode([eos_id]) if eos_id is not None else None
         stops = list(until or [])
         if eos and eos not in stops:
             stops.append(eos)
+        return stops
+
+    def generate(self, prompts: list[str], until: Sequence[str] | None = ("\n",),
+                 max_gen_toks: int = 48) -> list[str]:
+        """Greedy continuations of one batch of prompts, cut at the first stop string."""
+        stops = self.stop_strings(until)
+        return [_cut_at_stops(text, stops) for text in self.continuations(prompts, stops, max_gen_toks)]
+
+    @torch.no_grad()
+    def continuations(self, prompts: list[str], stops: Sequence[str], max_gen_toks: int = 48,
+                      past_leading: bool = False) -> list[str]:
+        """Raw greedy continuations of one batch (stop strings included, not cut); generation ends
+        when every row holds a stop string (with ``past_leading``: one after some other text)."""
         max_ctx = self.max_length - max_gen_toks
         if max_ctx <= 0:
             raise ValueError(f"max_gen_toks ({max_gen_toks}) must be below max_length ({self.max_length})")
@@ -161,26 +189,28 @@ class Generator:
             from transformers import StoppingCriteriaList
 
             kwargs["stopping_criteria"] = StoppingCriteriaList(
-                [_StopOnStrings(self.tokenizer, stops, input_ids.shape[1], input_ids.shape[0])])
+                [_StopOnStrings(self.tokenizer, stops, input_ids.shape[1], input_ids.shape[0], past_leading)])
         if self.is_jrt:
             kwargs["prefix_fill"] = self.prefix_fill
         out = self.model.generate(input_ids, **kwargs)                        # [B, T + new]
-        return [_cut_at_stops(self.tokenizer.decode(row, skip_special_tokens=False), stops)
+        return [self.tokenizer.decode(row, skip_special_tokens=False)
                 for row in out[:, input_ids.shape[1]:].tolist()]
 
     def generate_all(self, prompts: Sequence[str], until: Sequence[str] | None = ("\n",),
-                     max_gen_toks: int = 48, progress: bool = True) -> list[str]:
-        """All prompts, longest first in batches of ``batch_size`` (as lm-eval), original order back."""
+                     max_gen_toks: int = 48, progress: bool = True) -> list[Answer]:
+        """All prompts, longest first in batches of ``batch_size`` (as lm-eval), original order back;
+        each continuation read as the paper does and after its leading blank (see the module doc)."""
         from tqdm import tqdm
 
+        stops = self.stop_strings(until)
         order = sorted(range(len(prompts)), key=lambda i: (-self.n_tokens(prompts[i]), prompts[i]))
-        results: list[str | None] = [None] * len(prompts)
+        results: list[Answer | None] = [None] * len(prompts)
         bar = tqdm(total=len(prompts), disable=not progress, desc="generate")
         for start in range(0, len(order), self.batch_size):
             index = order[start:start + self.batch_size]
-            texts = self.generate([prompts[i] for i in index], until=until, max_gen_toks=max_gen_toks)
+            texts = self.continuations([prompts[i] for i in index], stops, max_gen_toks, past_leading=True)
             for i, text in zip(index, texts):
-                results[i] = text
+                results[i] = Answer(_cut_at_stops(text, stops), _cut_at_stops(text.lstrip(), stops))
             bar.update(len(index))
         bar.close()
         return results  # type: ignore[return-value]

@@ -164,8 +164,9 @@ def lm_eval_available() -> bool:
 def copy_required_table(stats: dict[str, dict[str, Any]]) -> str:
     """Markdown: per task, contains on all examples and on the copy-required ones, with 95% Wilson
     intervals (``stats[task] = {"all": {...}, "copy_required": {...}}`` as in results.json)."""
-    lines = ["| task | n all | all % [95% CI] | n copy-required | copy-required % [95% CI] | empty answers % |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| task | n all | all % [95% CI] | n copy-required | copy-required % [95% CI] | empty answers % "
+             "| copy-required after a leading blank % |",
+             "|---|---|---|---|---|---|---|"]
 
     def cell(s: dict) -> str:
         if not s["n"]:
@@ -175,9 +176,12 @@ def copy_required_table(stats: dict[str, dict[str, Any]]) -> str:
 
     for task, st in stats.items():
         empty = f"{100 * st['empty_answers']:.1f}" if "empty_answers" in st else ""
+        blank = cell(st["after_blank"]["copy_required"]) if "copy_required" in st.get("after_blank", {}) else ""
         lines.append(f"| {task} | {st['all']['n']} | {cell(st['all'])} | {st['copy_required']['n']} | "
-                     f"{cell(st['copy_required'])} | {empty} |")
-    lines += ["", "copy-required: no gold answer occurs (case-insensitively) anywhere in the training corpus."]
+                     f"{cell(st['copy_required'])} | {empty} | {blank} |")
+    lines += ["", "copy-required: no gold answer occurs (case-insensitively) anywhere in the training corpus.",
+              "after a leading blank: the same greedy continuation with leading whitespace/newlines skipped "
+              "before the cut at the first newline (a diagnostic beside the paper's metric, native backend)."]
     return "\n".join(lines) + "\n"
 
 
@@ -288,11 +292,13 @@ def run_eval(model: str, tokenizer: str | None, tasks: str | Sequence[str], cont
                                    max_gen_toks=gen_toks)
         model_info = gen.info()
         samples = {t: [] for t in task_names}
-        for (t, i), text in zip(flat, outputs):
+        for (t, i), answer in zip(flat, outputs):
             ex = examples[t][i]
-            row = {"doc_id": ex.doc_id, "answers": ex.answers, "generation": text,
-                   "contains": contains_score(text, ex.answers), "n_context_tokens": ex.n_context_tokens,
-                   "answer_in_window": bool(ex.answer_in_window)}
+            row = {"doc_id": ex.doc_id, "answers": ex.answers, "generation": answer.text,
+                   "contains": contains_score(answer.text, ex.answers),
+                   "generation_after_blank": answer.after_blank,
+                   "contains_after_blank": contains_score(answer.after_blank, ex.answers),
+                   "n_context_tokens": ex.n_context_tokens, "answer_in_window": bool(ex.answer_in_window)}
             row.update({"prompt": ex.prompt} if log_samples == "full" else {"prompt_tail": ex.prompt[-300:]})
             samples[t].append(row)
         counts = {t: len(samples[t]) for t in task_names}
@@ -304,6 +310,11 @@ def run_eval(model: str, tokenizer: str | None, tasks: str | Sequence[str], cont
         t: {"all": _proportion([r["contains"] for r in rows])} for t, rows in samples.items()}
     for t, rows in samples.items():  # a model that answers with an empty line scores 0 without guessing
         stats[t]["empty_answers"] = sum(not str(r["generation"]).strip() for r in rows) / len(rows) if rows else 0.0
+        if rows and "contains_after_blank" in rows[0]:  # native backend: the answer after a leading blank
+            stats[t]["after_blank"] = {
+                group: _proportion([r["contains_after_blank"] for r in rows
+                                    if group == "all" or r.get("copy_required", True)])
+                for group in (("all", "copy_required") if "copy_required" in stats[t] else ("all",))}
     summary = {
         "model": str(model), "tokenizer": str(tokenizer), "backend": backend, "engine": engine_version,
         "source": source, "tasks": task_names, "context_length": context_length,

@@ -1,0 +1,102 @@
+"""The native runner's second reading of an answer: greedy generation continues past stop strings
+that come before any other text, so a model answering on the next line ("Key:\\nvalue") is told from
+one without an answer, while the paper's reading (cut at the first newline) stays as it was."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="module")
+def tiny_llama(tmp_path_factory, gpt2_tokenizer_path):
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(str(gpt2_tokenizer_path))
+    ids = dict(bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.eos_token_id)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128,
+                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
+                                         max_position_embeddings=512, **ids))
+    path = tmp_path_factory.mktemp("llama") / "model"
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    return path
+
+
+def answer_on_the_next_line(model, tokenizer) -> None:
+    """Hooks that make ``model`` write a newline after every ':' (as FDA pages do), its random self
+    otherwise: the logit of '\n' gets +50 at positions whose input token is ':'."""
+    colon, newline = tokenizer.encode(":")[0], tokenizer.encode("\n")[0]
+    seen = {}
+
+    def keep_ids(module, args, kwargs):
+        seen["ids"] = kwargs["input_ids"] if kwargs.get("input_ids") is not None else args[0]
+
+    def boost(module, inputs, logits):
+        ids = seen["ids"][:, -logits.shape[1]:]                       # logits may cover the last positions only
+        logits = logits.clone()
+        logits[..., newline] += 50.0 * (ids == colon).to(logits.dtype)
+        return logits
+
+    model.register_forward_pre_hook(keep_ids, with_kwargs=True)
+    model.lm_head.register_forward_hook(boost)
+
+
+def _cut(text: str, stops: list[str]) -> str:
+    for stop in stops:
+        if stop in text:
+            text = text[:text.index(stop)]
+    return text
+
+
+def test_stop_criterion_counts_stops_after_text_only(gpt2_tokenizer_path):
+    from transformers import AutoTokenizer
+
+    from jrt.eval.generation import _StopOnStrings
+
+    tok = AutoTokenizer.from_pretrained(str(gpt2_tokenizer_path))
+    stops = ["\n", tok.eos_token]
+    rows = {"blank first": "\n\n 9780061684388\nmore", "answer": " Tolkien\nmore", "eos": tok.eos_token + " x"}
+    for past_leading in (False, True):
+        for name, text in rows.items():
+            ids = tok.encode(text)
+            crit = _StopOnStrings(tok, stops, prompt_width=0, batch_size=1, past_leading=past_leading)
+            first_done = next(n for n in range(1, len(ids) + 1) if bool(crit(torch.tensor([ids[:n]]))[0]))
+            seen = tok.decode(ids[:first_done])
+            # independent statement of the rule: the shortest prefix holding a stop string (after the
+            # leading blank when past_leading)
+            probe = seen.lstrip() if past_leading else seen
+            assert any(s in probe for s in stops), (name, past_leading, seen)
+            shorter = tok.decode(ids[:first_done - 1])
+            shorter = shorter.lstrip() if past_leading else shorter
+            assert not any(s in shorter for s in stops), (name, past_leading, shorter)
+            if name == "blank first":
+                assert ("9780" in seen) == past_leading
+
+
+def test_generate_all_reads_each_answer_twice(tiny_llama):
+    """Answer.text is what generate() returns (the paper's reading, unchanged); both readings equal a
+    reference computed from plain model.generate without any stopping criterion."""
+    from jrt.eval.generation import Generator
+
+    gen = Generator(str(tiny_llama), device="cpu", batch_size=3)
+    answer_on_the_next_line(gen.model, gen.tokenizer)
+    prompts = ["The author is Tolkien. Author:", "Product code:\nLLH\nPanel:", "x y z",
+               "A much longer prompt than the others, with many more words in it to pad. Key:"]
+    answers = gen.generate_all(prompts, until=["\n"], max_gen_toks=12, progress=False)
+    assert [a.text for a in answers] == [gen.generate([p], until=["\n"], max_gen_toks=12)[0] for p in prompts]
+    stops = ["\n", gen.tokenizer.eos_token]
+    leading = 0
+    for prompt, answer in zip(prompts, answers):
+        ids = gen.tokenizer(prompt, return_tensors="pt")["input_ids"]
+        out = gen.model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=12, do_sample=False,
+                                 pad_token_id=gen.tokenizer.eos_token_id, eos_token_id=None)
+        raw = gen.tokenizer.decode(out[0, ids.shape[1]:])
+        assert answer.text == _cut(raw, stops)
+        stripped = raw.lstrip()
+        if gen.tokenizer.eos_token in stripped[:len(_cut(stripped, ["\n"])) + len(gen.tokenizer.eos_token)]:
+            continue  # past an EOS the model's own stop ends the row: nothing further to compare
+        assert answer.after_blank == _cut(stripped, stops)
+        leading += raw.startswith("\n")
+    assert leading == 3  # the three prompts ending in ':'
+    assert all(not a.text for a in answers[:2] + answers[3:]) and any(a.after_blank.strip() for a in answers)
