@@ -60,6 +60,7 @@ def train(args) -> None:
         cmd = [sys.executable, "-m", "jrt.train.cli", "train", "--data", str(data), "--out", str(out),
                "--model", model, "--seq-len", str(args.seq_len), "--micro-batch-size", str(args.micro_batch_size),
                "--max-steps", str(steps), "--lr", str(args.lr), "--seed", str(args.seed),
+               "--recall-rows", str(args.recall_rows),
                "--eval-every", str(max(1, steps // args.curve_points)), "--eval-tokens", str(args.eval_tokens),
                "--eval-splits", "val,heldout", "--recall-probe", str(work / "probe.json"),
                "--log-every", "20", "--no-progress", "--no-tensorboard"]
@@ -115,7 +116,10 @@ def main(argv=None) -> int:
     p.add_argument("--work", required=True)
     p.add_argument("--tokenizer", default=None, help="default: <data-root>/tokenizers/gpt2")
     p.add_argument("--sources", default="imdb,swde,fda")
-    p.add_argument("--recall-fraction", type=float, default=0.3)
+    p.add_argument("--recall-fraction", type=float, default=0.6,
+                   help="size of the recall pool: recall tokens = fraction / (1 - fraction) x text tokens "
+                        "(0.6: ~66M tokens, ~210k examples, so a 300M-token run with a recall example in "
+                        "every row never repeats one)")
     p.add_argument("--recall-context-lengths", default="256,512,1000")
     p.add_argument("--windows", default=",".join(map(str, WINDOWS)), help="document windows of the probe (tokens)")
     p.add_argument("--probe-per-task", type=int, default=128,
@@ -128,6 +132,8 @@ def main(argv=None) -> int:
     t.add_argument("--seq-len", type=int, default=2048)
     t.add_argument("--micro-batch-size", type=int, default=16)
     t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--recall-rows", type=float, default=1.0,
+                   help="fraction of training rows that carry one recall example (jrt train --recall-rows)")
     t.add_argument("--seed", type=int, default=1111)
     t.add_argument("--curve-points", type=int, default=12, help="probe evaluations over the run")
     t.add_argument("--eval-tokens", type=int, default=131072)

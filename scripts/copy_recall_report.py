@@ -48,8 +48,15 @@ def summary_table(results: Path, group: str = "copy_required") -> str:
         for task, st in json.loads(f.read_text())["summary"]["stats"].items():
             base = task.removeprefix("jrt_").removesuffix("_twice")
             variant = "twice" if task.endswith("_twice") else "default"
-            cells[(model, fill, int(window), base, variant)] = 100 * st[group]["contains"]
-            ns[(int(window), base)] = st[group]["n"]
+            # "after_blank": copy-required, the answer read after a leading newline (evaluations since
+            # 2026-12-02; earlier ones lack it and leave the cell empty)
+            g = st.get("after_blank", {}).get("copy_required") if group == "after_blank" else st[group]
+            if g is None:
+                continue
+            cells[(model, fill, int(window), base, variant)] = 100 * g["contains"]
+            ns[(int(window), base)] = g["n"]
+    if not cells:
+        return f"no {group} statistics under {results}/eval/*/*/results.json\n"
     windows = sorted({k[2] for k in cells}, reverse=True)
     tasks = sorted({k[3] for k in cells}, key=lambda t: ("swde", "fda").index(t) if t in ("swde", "fda") else 9)
     head = "| model (tokens) | fill | " + " | ".join(f"{t.upper()} {w} (n={ns[(w, t)]})" for w in windows
@@ -115,6 +122,8 @@ def learning_curves(results: Path) -> dict:
         model = log.parent.name
         rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
         rows = [r for r in rows if r.get("kind") == "eval" and "recall_probe" in r]
+        # the run's last scheduled probe can land a few steps before the final one: keep the final
+        rows = [r for r, nxt in zip(rows, rows[1:] + [None]) if nxt is None or nxt["tokens"] > 1.005 * r["tokens"]]
         if not rows:
             continue
         curve = {"tokens": [r["tokens"] for r in rows]}
@@ -167,8 +176,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", default="results/copy_recall")
     parser.add_argument("--plot", default=None, help="write the learning-curve figure (PNG) here")
-    parser.add_argument("--summary", choices=("copy_required", "all"), default=None,
-                        help="print the compact table (default -> twice per window and task) instead")
+    parser.add_argument("--summary", choices=("copy_required", "all", "after_blank"), default=None,
+                        help="print the compact table (default -> twice per window and task) instead; "
+                             "after_blank: copy-required, the answer read after a leading newline")
     parser.add_argument("--by-attribute", type=int, default=None, metavar="WINDOW",
                         help="print copy-required hits per SWDE attribute at this window instead")
     parser.add_argument("--empty", action="store_true", help="print the share of empty answers instead")

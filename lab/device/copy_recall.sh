@@ -10,7 +10,8 @@
 #   bash lab/device/copy_recall.sh kernels      # the same, then lab/device/kernels_v2.sh into $OUT while
 #                                               # the job prepares its data on the CPU; training waits
 #                                               # for the kernel timings to end (a gate file, at most
-#                                               # GATE_WAIT s) so neither measurement disturbs the other
+#                                               # GATE_WAIT s) so neither measurement disturbs the other;
+#                                               # KERNEL_STEPS="pytest prefill" runs only those steps
 #   bash lab/device/copy_recall.sh wait         # up to 560 s; packs $R into $OUT/copy.tgz
 # The job: prepare (tokens, counterfactual recall split, probe) -> train the models side by side
 # -> evaluate; small results are copied into $R after each stage so every `wait` brings them back.
@@ -18,8 +19,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 PY=${PY:-python3}
-TOKENS=${TOKENS:-70e6}
-MAX_TIME=${MAX_TIME:-1000}
+TOKENS=${TOKENS:-300e6}
+MAX_TIME=${MAX_TIME:-1150}
 MODELS=${MODELS:-hf-llama:small,based-small,jrt-small}
 GATE=/tmp/copy_recall.kernels_done
 MODE=${1:-start}
@@ -54,7 +55,7 @@ kernels)
   nvidia-smi --query-gpu=name,memory.total --format=csv
   rm -f "$GATE"
   bash lab/device/bg.sh start copy bash lab/device/copy_recall.sh job
-  PYTHON=$PY bash lab/device/kernels_v2.sh || echo "kernels_v2 exit $?"
+  PYTHON=$PY bash lab/device/kernels_v2.sh ${KERNEL_STEPS:-} || echo "kernels_v2 exit $?"
   touch "$GATE"
   tail -n 20 /tmp/bg/copy/job.log
   ;;
@@ -63,7 +64,7 @@ job)
   { nvidia-smi; $PY -c "import torch, triton, transformers; print(torch.__version__, triton.__version__, transformers.__version__)"; date -u; } > "$R/env.txt" 2>&1
   t0=$(date +%s)
   [ -f "$W/probe.json" ] || $PY scripts/copy_recall.py prepare --data-root "$ROOT" --work "$W"
-  echo "prepare: $(( $(date +%s) - t0 )) s"; cp "$W/probe.json" "$R/" ; collect
+  echo "prepare: $(( $(date +%s) - t0 )) s"; gzip -c "$W/probe.json" > "$R/probe.json.gz"; collect
   while [ ! -f "$GATE" ] && [ $(( $(date +%s) - t0 )) -lt "${GATE_WAIT:-560}" ]; do sleep 5; done
   echo "training starts: $(( $(date +%s) - t0 )) s"
   ( while sleep 60; do collect; done ) & COLLECTOR=$!
