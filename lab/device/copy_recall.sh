@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Lab packer for scripts/copy_recall.py (docs/RESULTS.md section 3) on one borrowed GPU.
 #
-# Here, once: copy the raw data the run needs into .gpu_data/raw (git-ignored, < 64 MiB: six IMDB
-# shards, WikiText-2 test, SWDE, FDA documents + annotations + held-out ids, the GPT-2 tokenizer)
-# and the flash-linear-attention wheel into .whl/ (Mamba2's scan kernel).
+# Here, once: copy the raw data the run needs into .gpu_data/raw (git-ignored, 50 MiB: six IMDB
+# shards, WikiText-2 test, SWDE, FDA documents + annotations + held-out ids, the GPT-2 tokenizer as
+# vocab.json + merges.txt + tokenizer_config.json, without the 3.5 MiB tokenizer.json, so that it and
+# the tracked files stay under the device's 64 MiB) and the flash-linear-attention wheel into .whl/
+# (Mamba2's scan kernel). Each model of the 300M series (docs/RESULTS.md 3.1) is one stretch:
+#   MODELS=based-small TOKENS=300e6 KERNEL_STEPS=pytest bash lab/device/copy_recall.sh kernels
+# then `wait` calls; data preparation ~250 s, training 300M tokens ~1000 s, evaluation ~150 s.
 #
 # Device calls (carry [".gpu_data", ".whl"]), back to back on one warm machine:
 #   bash lab/device/copy_recall.sh start        # install the wheel, start the job detached (bg.sh)
