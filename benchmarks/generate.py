@@ -15,6 +15,8 @@ Methods (`--methods`, comma-separated; bf16, greedy, one H100/H200):
   jrt-hf              JRTForCausalLM jrt-360m through model.generate (constant-size cache, eager decode)
   jrt-graph           JRTForCausalLM jrt-360m, explicit prefill + CUDA-graph decode (jrt.models.generation;
                       alias jrt)
+  jrt-compile-graph   the same with the decode step compiled by torch.compile before it is graphed
+                      (RecurrentDecoder(compile=True); the compile happens in the warm-up run)
   none                no sweep (e.g. with --profile-step alone)
 
 For each batch B and prompt length T: time to first token (the prefill, ms) and decode tokens/s
@@ -50,7 +52,7 @@ from _llama_static import StaticCacheDecoder, kv_bytes_per_token
 from jrt.models import JRTForCausalLM, preset_config
 from jrt.models.generation import RecurrentDecoder
 
-METHODS = ("llama-sdpa", "llama-static-graph", "llama-static-eager", "jrt-hf", "jrt-graph")
+METHODS = ("llama-sdpa", "llama-static-graph", "llama-static-eager", "jrt-hf", "jrt-graph", "jrt-compile-graph")
 ALIASES = {"llama-hf": "llama-sdpa", "llama-static": "llama-static-graph", "jrt": "jrt-graph"}
 QUICK = dict(batches="1,2", prompts="48,96", new_tokens=6, repeats=1, profile_batches="1,2", profile_prompt=48,
              profile_steps=5)
@@ -115,8 +117,8 @@ def hf_generate_times(model, ids, new_tokens: int, repeats: int, **kwargs):
     return t1, max(tn - t1, 1e-6)
 
 
-def graph_times(model, ids, new_tokens: int, repeats: int):
-    decoder = RecurrentDecoder(model, cuda_graph=torch.cuda.is_available())
+def graph_times(model, ids, new_tokens: int, repeats: int, compile: bool = False):
+    decoder = RecurrentDecoder(model, cuda_graph=torch.cuda.is_available(), compile=compile)
     prefill_ms = cuda_time_ms(lambda: decoder.prefill(ids), repeats)
     first = decoder.prefill(ids)
 
@@ -126,7 +128,8 @@ def graph_times(model, ids, new_tokens: int, repeats: int):
             token = decoder.step(token)
 
     decode_ms = cuda_time_ms(decode, repeats)  # the first (warm-up) call captures the graph
-    return prefill_ms, decode_ms, dict(decode_mode="cuda-graph" if decoder.cuda_graph else "eager (no CUDA)")
+    mode = "cuda-graph" if decoder.cuda_graph else "eager (no CUDA)"
+    return prefill_ms, decode_ms, dict(decode_mode=f"compiled {mode}" if compile else mode)
 
 
 def static_times(model, ids, new_tokens: int, repeats: int, cuda_graph: bool, check_tokens: int = 8,
@@ -446,7 +449,8 @@ def main(argv=None) -> int:
                             prefill_ms, decode_ms = hf_generate_times(jrt, ids, args.new_tokens, args.repeats)
                             info["decode_mode"] = "hf-generate"
                         else:
-                            prefill_ms, decode_ms, info = graph_times(jrt, ids, args.new_tokens, args.repeats)
+                            prefill_ms, decode_ms, info = graph_times(jrt, ids, args.new_tokens, args.repeats,
+                                                                      compile=method == "jrt-compile-graph")
                     if method.startswith("llama"):
                         state = (prompt + args.new_tokens) * llama_kv_token
                         floor_bytes = p_bytes["llama"] + batch * state                      # K/V read once

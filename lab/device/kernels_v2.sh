@@ -19,10 +19,13 @@
 #   4. summary.json: each step's exit status and seconds, every timing in one flat table, and the
 #      fastest kernel / schedule per case (what DEFAULT_KERNEL and CHUNK_PARALLEL_MAX_T in
 #      src/jrt/ops/triton/_configs.py should be on this card).
-# Files written to $OUT (8): pytest.log, prefill.json, prefill.log, train.json, train.log,
-# default/train.json, train_default.log, summary.json.
-# Usage: OUT=/path bash lab/device/kernels_v2.sh [STEP ...]   (steps: pytest prefill train train_default;
-#        default all; PYTHON=... picks the interpreter; default python)
+#   5. (only when named) benchmarks/generate.py (limit 240 s): decode of jrt-360m, graphed and compiled +
+#      graphed (issue 17's decode target), against the graphed static-cache Llama, B in {1, 16},
+#      prompts 1024 and 8192, into $OUT/generate/.
+# Files written to $OUT (8 for steps 1-4): pytest.log, prefill.json, prefill.log, train.json, train.log,
+# default/train.json, train_default.log, summary.json; step 5 adds generate.log and generate/generate.{json,md}.
+# Usage: OUT=/path bash lab/device/kernels_v2.sh [STEP ...]   (steps: pytest prefill train train_default, and generate;
+#        default: the first four; PYTHON=... picks the interpreter; default python)
 set -u
 cd "$(dirname "$0")/../.."
 OUT="${OUT:?set OUT to the output folder}"
@@ -53,6 +56,7 @@ step pytest 200 env JRT_TRITON_AUTOTUNE=first "$PY" -m pytest -q -p no:cacheprov
   "tests/models/test_model.py::test_batched_generation_equals_each_row_alone" \
   "tests/models/test_model.py::test_explicit_decoder_batched_equals_each_row_alone" \
   "tests/models/test_model.py::test_cuda_graph_decoder_equals_eager" \
+  "tests/models/test_model.py::test_compiled_decoder_equals_eager_and_compiles_once" \
   tests/gpu/test_kernels_v2.py tests/gpu/test_triton_gpu.py tests/ops/test_based_sym.py
 step prefill 140 "$PY" benchmarks/prefill.py --out "$OUT" --formats json --seq-lens 32768 --batches 1 4 \
   --kernel default sym full --methods jrt_pla jrt_based jrt_prompt flash_attn2 sdpa_flash --warmup 10 --rep 30
@@ -60,6 +64,9 @@ step train 140 "$PY" benchmarks/train_step.py --out "$OUT" --formats json --seq-
   --kernel sym full --schedule walk chunk --methods jrt_pla jrt_based flash_attn2 sdpa_flash --warmup 10 --rep 40
 step train_default 35 "$PY" benchmarks/train_step.py --out "$OUT/default" --formats json --seq-lens 2048 8192 \
   --methods jrt_pla --warmup 10 --rep 40
+# not in the default set (all steps would bring back more than the device's 8 files): name it
+[[ "$ONLY" == *" generate "* ]] && step generate 240 "$PY" benchmarks/generate.py --out "$OUT/generate" \
+  --methods jrt-graph,jrt-compile-graph,llama-static-graph --batches 1,16 --prompts 1024,8192 --new-tokens 65 --repeats 3
 
 "$PY" - "$OUT" <<'PYEOF'
 import json, sys

@@ -238,6 +238,25 @@ def test_explicit_decoder_batched_equals_each_row_alone(prefix_fill, device, cud
         assert torch.equal(out[i], alone[0]), (prefix_fill, len(r))
 
 
+@pytest.mark.parametrize("device,cuda_graph", [
+    pytest.param("cpu", False, id="cpu"),
+    pytest.param("cuda", True, id="cuda-graphed",
+                 marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"))])
+def test_compiled_decoder_equals_eager_and_compiles_once(device, cuda_graph):
+    """torch.compile of the decode step: the same greedy tokens as the eager step, and one trace for
+    every token (a recompile per token, e.g. from a Python int read in the step, raises here)."""
+    import torch._dynamo
+
+    from jrt.models.generation import greedy_generate
+    lengths = [9, 32, 45]                                   # mixed: pads, and rows below/above enc_length
+    model, ids, mask, _ = on_device(tiny_model("jrt-tiny"), *mixed_batch(lengths, seed=4), device)
+    eager = greedy_generate(model, ids, mask, max_new_tokens=12, cuda_graph=cuda_graph)
+    torch._dynamo.reset()
+    with torch._dynamo.config.patch(error_on_recompile=True):
+        compiled = greedy_generate(model, ids, mask, max_new_tokens=12, cuda_graph=cuda_graph, compile=True)
+    assert torch.equal(eager, compiled)
+
+
 def test_jrt_labels_loss_skips_the_non_causal_prefix():
     model = tiny_model("jrt-tiny", enc_length=10)
     ids = torch.randint(0, VOCAB, (2, 25))

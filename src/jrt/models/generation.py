@@ -1,8 +1,10 @@
 """Explicit prefill / decode (gpt-fast style) with an optional CUDA graph for the decode step.
 
 `model.generate` (Hugging Face) is the general entry point; this module is the fast path used by
-benchmarks/generate.py: one parallel prefill, then a decode step whose tensors never move, so it
-can be captured once as a CUDA graph and replayed for every token.
+benchmarks/generate.py: one parallel prefill, then a decode step (`JRTForCausalLM.decode_logits`)
+whose tensors never move, so it can be captured once as a CUDA graph and replayed for every token.
+With ``compile=True`` the step is first compiled with torch.compile (Inductor fuses the norms,
+activations, casts and cache copies that dominate a step's ~1,000 launches), then graphed.
 """
 from __future__ import annotations
 
@@ -17,11 +19,17 @@ class RecurrentDecoder:
     decoder = RecurrentDecoder(model, cuda_graph=True)
     first = decoder.prefill(input_ids, attention_mask)     # [B] first new token
     token = decoder.step(first)                            # [B] each call: one O(1) step
+
+    compile: torch.compile the step (the first steps then take seconds to minutes to compile; the
+    step is traced once, not once per token). Tokens equal the eager ones up to the fused kernels'
+    float rounding (the tests check equality on small models).
     """
 
-    def __init__(self, model, cuda_graph: bool = False):
+    def __init__(self, model, cuda_graph: bool = False, compile: bool = False):
         self.model = model
         self.cuda_graph = cuda_graph
+        self.compile = compile
+        self._step_logits = torch.compile(model.decode_logits, dynamic=False) if compile else model.decode_logits
         self.cache: JRTCache | None = None
         self._graph = None
         self._static_token = None
@@ -37,7 +45,9 @@ class RecurrentDecoder:
 
     @torch.no_grad()
     def _eager_step(self, token: torch.LongTensor) -> torch.Tensor:
-        return self.model(token.view(-1, 1), past_key_values=self.cache, use_cache=True).logits[:, -1]
+        logits = self._step_logits(token.view(-1, 1), self.cache)                   # [B, V]
+        self.cache.seen_tokens += 1
+        return logits
 
     def _capture(self, token: torch.LongTensor) -> None:
         self._static_token = token.view(-1, 1).clone()
@@ -47,21 +57,19 @@ class RecurrentDecoder:
         # they advance the cache, so snapshot it and restore afterwards
         snapshot = [{k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in layer.items()}
                     for layer in self.cache.layers]
-        positions, seen = self.cache.positions.clone(), self.cache.seen_tokens
+        positions = self.cache.positions.clone()
         with torch.cuda.stream(stream), torch.no_grad():
-            for _ in range(2):
-                self.model(self._static_token, past_key_values=self.cache, use_cache=True)
+            for _ in range(2):  # (with compile=True the first of these compiles)
+                self._step_logits(self._static_token, self.cache)
         torch.cuda.current_stream().wait_stream(stream)
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph), torch.no_grad():
-            self._static_logits = self.model(self._static_token, past_key_values=self.cache,
-                                             use_cache=True).logits[:, -1]
+            self._static_logits = self._step_logits(self._static_token, self.cache)
         for layer, saved in zip(self.cache.layers, snapshot):
             for key, value in saved.items():
                 if isinstance(value, torch.Tensor):
                     layer[key].copy_(value)
         self.cache.positions.copy_(positions)
-        self.cache.seen_tokens = seen
         self._graph = graph
 
     def step(self, token: torch.LongTensor) -> torch.LongTensor:
@@ -80,13 +88,13 @@ class RecurrentDecoder:
 
 @torch.no_grad()
 def greedy_generate(model, input_ids, attention_mask=None, max_new_tokens: int = 32, cuda_graph: bool = False,
-                    prefix_fill: str = "pad") -> torch.LongTensor:
+                    prefix_fill: str = "pad", compile: bool = False) -> torch.LongTensor:
     """[B, T] prompt -> [B, max_new_tokens] greedy tokens, through RecurrentDecoder."""
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
     if model.config.is_jrt:
         input_ids, attention_mask = model._fill_prefix(input_ids, attention_mask, prefix_fill)
-    decoder = RecurrentDecoder(model, cuda_graph=cuda_graph)
+    decoder = RecurrentDecoder(model, cuda_graph=cuda_graph, compile=compile)
     token = decoder.prefill(input_ids, attention_mask)
     tokens = [token]
     for _ in range(max_new_tokens - 1):

@@ -147,10 +147,15 @@ class JRTModel(JRTPreTrainedModel):
         if enc_length is None:
             enc_length = self.config.enc_length
         batch, seq_len = input_ids.shape
-        decoding = cache is not None and cache.is_prefilled
+        if cache is not None and cache.is_prefilled:  # decode: one token per row against the cache
+            if seq_len != 1:
+                raise ValueError(f"after prefill the cache takes one token per row at a time, got {seq_len}")
+            hidden = self.decode_step(input_ids, cache)
+            cache.seen_tokens += 1
+            return hidden
         mask = None
         raw_key_mask = None
-        if attention_mask is not None and not decoding:
+        if attention_mask is not None:
             mask = attention_mask[:, -seq_len:].bool()
             if self.config.padding_semantics == "official":
                 if isinstance(enc_length, torch.Tensor):
@@ -160,9 +165,7 @@ class JRTModel(JRTPreTrainedModel):
             elif bool(mask.all()):
                 mask = None  # fast path: nothing to mask
         # rotary positions count real tokens only, so left padding does not shift them
-        if decoding:
-            positions = cache.positions.unsqueeze(1) + torch.arange(seq_len, device=input_ids.device)
-        elif mask is None:
+        if mask is None:
             positions = torch.arange(seq_len, device=input_ids.device).expand(batch, seq_len)
         else:
             positions = (mask.long().cumsum(-1) - 1).clamp_min(0)
@@ -170,11 +173,21 @@ class JRTModel(JRTPreTrainedModel):
         for i, layer in enumerate(self.layers):
             x = layer(x, mask, cache.layers[i] if cache is not None else None, positions, enc_length, raw_key_mask)
         if cache is not None:
-            if decoding:
-                cache.positions.add_(seq_len)            # in place: CUDA-graph friendly
-            else:
-                cache.positions = positions[:, -1] + 1
+            cache.positions = positions[:, -1] + 1
             cache.seen_tokens += seq_len
+        return self.norm(x)
+
+    def decode_step(self, input_ids: torch.LongTensor, cache: JRTCache) -> torch.Tensor:
+        """One token per row [B, 1] against a prefilled cache -> hidden [B, 1, d].
+
+        Reads and writes tensors only, every cache update in place, and leaves the Python-side token
+        count (cache.seen_tokens) to the caller: so a CUDA graph can replay it and torch.compile
+        traces it once (an int it read would be specialised, one recompile per token)."""
+        positions = cache.positions.unsqueeze(1)                          # [B, 1] rotary position
+        x = self.embed_tokens(input_ids)                                  # [B, 1, d]
+        for i, layer in enumerate(self.layers):
+            x = layer(x, None, cache.layers[i], positions, self.config.enc_length)
+        cache.positions.add_(1)                                           # in place
         return self.norm(x)
 
 
@@ -252,6 +265,11 @@ class JRTForCausalLM(JRTPreTrainedModel, GenerationMixin):
             loss = nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]).float(),
                                                targets.reshape(-1), ignore_index=-100)
         return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=cache if use_cache else None)
+
+    def decode_logits(self, input_ids: torch.LongTensor, cache: JRTCache) -> torch.Tensor:
+        """[B, 1] next tokens against a prefilled cache -> logits [B, V]; see JRTModel.decode_step
+        (the caller counts cache.seen_tokens)."""
+        return self.lm_head(self.model.decode_step(input_ids, cache))[:, -1]
 
     # ------------------------------------------------------------------------------------------
     # generation
