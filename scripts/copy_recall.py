@@ -118,8 +118,8 @@ def main(argv=None) -> int:
     p.add_argument("--sources", default="imdb,swde,fda")
     p.add_argument("--recall-fraction", type=float, default=0.6,
                    help="size of the recall pool: recall tokens = fraction / (1 - fraction) x text tokens "
-                        "(0.6: ~66M tokens, ~210k examples, so a 300M-token run with a recall example in "
-                        "every row never repeats one)")
+                        "(0.6: 66M tokens, 122k examples; a 300M-token run with a recall example in every "
+                        "row uses 146k, so each is seen about 1.2 times; the pilot used 0.3)")
     p.add_argument("--recall-context-lengths", default="256,512,1000")
     p.add_argument("--windows", default=",".join(map(str, WINDOWS)), help="document windows of the probe (tokens)")
     p.add_argument("--probe-per-task", type=int, default=128,
@@ -133,7 +133,8 @@ def main(argv=None) -> int:
     t.add_argument("--micro-batch-size", type=int, default=16)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--recall-rows", type=float, default=1.0,
-                   help="fraction of training rows that carry one recall example (jrt train --recall-rows)")
+                   help="fraction of training rows that carry one recall example (jrt train --recall-rows; "
+                        "the pilot used 0.5)")
     t.add_argument("--seed", type=int, default=1111)
     t.add_argument("--curve-points", type=int, default=12, help="probe evaluations over the run")
     t.add_argument("--eval-tokens", type=int, default=131072)

@@ -123,7 +123,8 @@ def learning_curves(results: Path) -> dict:
         rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
         rows = [r for r in rows if r.get("kind") == "eval" and "recall_probe" in r]
         # the run's last scheduled probe can land a few steps before the final one: keep the final
-        rows = [r for r, nxt in zip(rows, rows[1:] + [None]) if nxt is None or nxt["tokens"] > 1.005 * r["tokens"]]
+        rows = [r for r, nxt in zip(rows, rows[1:] + [None])
+                if nxt is None or abs(nxt["tokens"] - r["tokens"]) > 0.005 * r["tokens"]]
         if not rows:
             continue
         curve = {"tokens": [r["tokens"] for r in rows]}

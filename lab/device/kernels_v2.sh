@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Triton kernels v2 (issue 17) on one CUDA GPU, from the repository root, in at most 8.5 minutes (515 s of step limits):
+# Triton kernels v2 (issue 17) on one CUDA GPU, from the repository root. Step limits: 200 + 140 + 140 +
+# 35 s for the default four (515 s), 240 s for `generate`: name steps so one device call stays under 600 s.
 #   1. pytest (limit 200 s): the batch-invariance tests of tests/models/test_model.py (compiled on
 #      CUDA; first, so the limit never cuts them), tests/gpu/test_kernels_v2.py (every forward
 #      kernel x schedule: forward, state, gradients vs fp32 naive; the config selection on this

@@ -80,10 +80,31 @@ def test_copy_required_report(tmp_path, gpt2_tokenizer_dir, fixture_data_root):
     # the second reading (answer after a leading blank), rescored from the saved text
     from jrt.tasks import contains_score
     for r in rows:
-        assert r["generation_after_blank"].lstrip().startswith(r["generation"].lstrip()) or not r["generation"].strip()
+        if r["generation"].strip():  # an answer on the first line reads the same both ways
+            assert r["generation_after_blank"] == r["generation"].lstrip()
         assert r["contains_after_blank"] == contains_score(r["generation_after_blank"], r["answers"])
-    required = [r["contains_after_blank"] for r in rows if r["copy_required"]]
-    assert saved["jrt_swde"]["after_blank"]["copy_required"]["contains"] == sum(required) / len(required)
+
+
+def test_after_blank_statistics(tmp_path, gpt2_tokenizer_dir, fixture_data_root, monkeypatch):
+    """A model that puts the right answer on the next line for the example that is not
+    copy-required: 0 under the paper's reading, 1/2 of all and 0 of the copy-required ones after
+    the blank."""
+    from jrt.eval import generation
+    from jrt.tasks import build_task
+
+    examples = build_task("swde", str(gpt2_tokenizer_dir), data_dir=fixture_data_root, context_length=96, limit=2)
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("an unrelated text that mentions " + examples[0].answers[0] + " once\n")
+    gold = {ex.prompt: ex.answers[0] for ex in examples[:1]}
+
+    def next_line_answers(self, prompts, until=("\n",), max_gen_toks=48, progress=True):
+        return [generation.Answer("", gold.get(p, "nothing")) for p in prompts]
+
+    monkeypatch.setattr(generation.Generator, "generate_all", next_line_answers)
+    stats = _tiny(tmp_path, gpt2_tokenizer_dir, fixture_data_root, train_corpus=[corpus])["stats"]["jrt_swde"]
+    assert stats["all"]["contains"] == 0.0 and stats["empty_answers"] == 1.0
+    assert stats["after_blank"]["all"]["contains"] == 0.5
+    assert stats["after_blank"]["copy_required"]["contains"] == 0.0 and stats["after_blank"]["copy_required"]["n"] == 1
 
 
 def test_lm_eval_cli_subprocess(tmp_path, gpt2_tokenizer_dir, fixture_data_root):

@@ -60,8 +60,10 @@ def test_stop_criterion_counts_stops_after_text_only(gpt2_tokenizer_path):
     for past_leading in (False, True):
         for name, text in rows.items():
             ids = tok.encode(text)
-            crit = _StopOnStrings(tok, stops, prompt_width=0, batch_size=1, past_leading=past_leading)
-            first_done = next(n for n in range(1, len(ids) + 1) if bool(crit(torch.tensor([ids[:n]]))[0]))
+            crit = _StopOnStrings(tok, stops, batch_size=1, past_leading=past_leading)
+            prompt = tok.encode("Key:\nprompt with a newline:")   # stops inside the prompt never count
+            first_done = next(n for n in range(1, len(ids) + 1)
+                              if bool(crit(torch.tensor([prompt + ids[:n]]))[0]))
             seen = tok.decode(ids[:first_done])
             # independent statement of the rule: the shortest prefix holding a stop string (after the
             # leading blank when past_leading)
@@ -100,3 +102,19 @@ def test_generate_all_reads_each_answer_twice(tiny_llama):
         leading += raw.startswith("\n")
     assert leading == 3  # the three prompts ending in ':'
     assert all(not a.text for a in answers[:2] + answers[3:]) and any(a.after_blank.strip() for a in answers)
+
+
+@pytest.mark.parametrize("prefix_fill", ["pad", "repeat"])
+def test_generate_all_on_a_jrt_model_equals_generate(prefix_fill, gpt2_tokenizer_path):
+    """With read-2x padding the model lengthens the prompt itself (the prompt, a newline in it, then
+    the prompt again): the paper's reading from generate_all must still equal generate()'s, token
+    for token, and generation must not stop at a newline inside the prompt."""
+    from jrt.eval.generation import Generator
+
+    gen = Generator("jrt-tiny", tokenizer=str(gpt2_tokenizer_path), device="cpu", batch_size=2,
+                    prefix_fill=prefix_fill)
+    prompts = ["Product code:\nLLH\nPanel:", "A page.\nAuthor:", "x y z"]
+    answers = gen.generate_all(prompts, until=["\n"], max_gen_toks=8, progress=False)
+    single = [gen.generate([p], until=["\n"], max_gen_toks=8)[0] for p in prompts]
+    assert [a.text for a in answers] == single
+    assert any(len(gen.tokenizer.encode(t)) > 1 for t in single)  # more than one token generated somewhere

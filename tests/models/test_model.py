@@ -252,9 +252,11 @@ def test_compiled_decoder_equals_eager_and_compiles_once(device, cuda_graph):
     model, ids, mask, _ = on_device(tiny_model("jrt-tiny"), *mixed_batch(lengths, seed=4), device)
     eager = greedy_generate(model, ids, mask, max_new_tokens=12, cuda_graph=cuda_graph)
     torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
     with torch._dynamo.config.patch(error_on_recompile=True):
         compiled = greedy_generate(model, ids, mask, max_new_tokens=12, cuda_graph=cuda_graph, compile=True)
     assert torch.equal(eager, compiled)
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 1   # it was compiled, not run eagerly
 
 
 def test_jrt_labels_loss_skips_the_non_causal_prefix():

@@ -54,22 +54,24 @@ def _cut_at_stops(text: str, stops: Sequence[str]) -> str:
 class _StopOnStrings:
     """Stops generation once every row's new tokens contain one of the stop strings.
 
-    ``past_leading``: a stop string counts only after the row's first non-whitespace character
-    (EOS still stops at once: it is not whitespace)."""
+    The new tokens are counted by calls (one per generated token), not from the prompt's width: a
+    JRT model's ``generate`` may lengthen the prompt first (``prefix_fill="repeat"`` reads it twice),
+    and a stop string inside the prompt must not count. ``past_leading``: a stop string counts only
+    after the row's first non-whitespace character (EOS still stops at once: it is not whitespace)."""
 
-    def __init__(self, tokenizer, stops: Sequence[str], prompt_width: int, batch_size: int,
-                 past_leading: bool = False):
+    def __init__(self, tokenizer, stops: Sequence[str], batch_size: int, past_leading: bool = False):
         self.tokenizer = tokenizer
         self.stops = [s for s in stops if s]
-        self.prompt_width = prompt_width
         self.past_leading = past_leading
         self.done = [False] * batch_size
+        self.n_new = 0
         # a stop string spans at most this many tokens, plus slack for merges
         self.lookback = max((len(tokenizer.encode(s, add_special_tokens=False)) for s in self.stops),
                             default=1) + 2
 
     def __call__(self, input_ids: torch.Tensor, scores=None, **kwargs) -> torch.Tensor:
-        new = input_ids[:, self.prompt_width:]
+        self.n_new += 1
+        new = input_ids[:, -self.n_new:]
         rows = new.tolist() if self.past_leading else new[:, -self.lookback:].tolist()
         for row, ids in enumerate(rows):
             if not self.done[row]:
@@ -189,7 +191,7 @@ class Generator:
             from transformers import StoppingCriteriaList
 
             kwargs["stopping_criteria"] = StoppingCriteriaList(
-                [_StopOnStrings(self.tokenizer, stops, input_ids.shape[1], input_ids.shape[0], past_leading)])
+                [_StopOnStrings(self.tokenizer, stops, input_ids.shape[0], past_leading)])
         if self.is_jrt:
             kwargs["prefix_fill"] = self.prefix_fill
         out = self.model.generate(input_ids, **kwargs)                        # [B, T + new]
