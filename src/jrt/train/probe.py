@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -25,30 +26,56 @@ import torch
 PROBE_TASKS = ("swde", "fda", "swde_twice", "fda_twice")
 
 
-def export_training_text(data_dir: str | Path, splits=("train", "recall"), out: str | Path | None = None) -> Path:
+_WORKER: dict = {}  # per decoding process: the tokenizer, loaded once by _load_tokenizer
+
+
+def _load_tokenizer(data_dir: str) -> None:
+    from transformers import AutoTokenizer
+
+    _WORKER["tokenizer"] = AutoTokenizer.from_pretrained(str(Path(data_dir) / "tokenizer"))
+
+
+def _decode_docs(job) -> str:
+    """The documents lo..hi of one split, decoded and joined: one chunk of the export."""
+    from .data import TokenSplit
+
+    data_dir, name, lo, hi = job
+    split = TokenSplit(Path(data_dir), name)
+    bounds = split.offsets
+    docs = [split.tokens[bounds[d]:bounds[d + 1]].tolist() for d in range(lo, hi)]
+    return "\n\n".join(_WORKER["tokenizer"].batch_decode(docs)) + "\n\n"
+
+
+def export_training_text(data_dir: str | Path, splits=("train", "recall"), out: str | Path | None = None,
+                         workers: int = 1, chunk_docs: int = 2048) -> Path:
     """The text a model trained on `data_dir` saw (its splits decoded with the data's tokenizer), gzipped.
 
     This is the corpus the ``copy_required`` tag is computed against: byte-level BPE decodes exactly.
+    ``workers`` > 1 decodes chunks of ``chunk_docs`` documents in that many processes (in order: the
+    file is the same for any number of workers and any chunk size).
     """
-    from transformers import AutoTokenizer
-
     from .data import TokenSplit
 
     data_dir = Path(data_dir)
     out = Path(out) if out is not None else data_dir / "training_text.txt.gz"
-    tok = AutoTokenizer.from_pretrained(str(data_dir / "tokenizer"))
+    present = json.loads((data_dir / "manifest.json").read_text())["splits"]
+    jobs = []
+    for name in splits:
+        if name in present:
+            n_docs = len(TokenSplit(data_dir, name).offsets) - 1
+            jobs += [(str(data_dir), name, lo, min(lo + chunk_docs, n_docs)) for lo in range(0, n_docs, chunk_docs)]
     tmp = out.with_name(out.name + ".tmp")
     with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as f:
-        for name in splits:
-            if name not in json.loads((data_dir / "manifest.json").read_text())["splits"]:
-                continue
-            split = TokenSplit(data_dir, name)
-            bounds = split.offsets
-            for lo in range(0, len(bounds) - 1, 2048):
-                hi = min(lo + 2048, len(bounds) - 1)
-                docs = [split.tokens[bounds[d]:bounds[d + 1]].tolist() for d in range(lo, hi)]
-                f.write("\n\n".join(tok.batch_decode(docs)))
-                f.write("\n\n")
+        if workers > 1:  # spawned, not forked: the parent may hold torch's and the tokenizer's threads
+            import multiprocessing
+
+            with multiprocessing.get_context("spawn").Pool(workers, _load_tokenizer, (str(data_dir),)) as pool:
+                for text in pool.imap(_decode_docs, jobs):
+                    f.write(text)
+        else:
+            _load_tokenizer(str(data_dir))
+            for job in jobs:
+                f.write(_decode_docs(job))
     tmp.replace(out)
     return out
 
@@ -122,10 +149,14 @@ def main(argv=None) -> int:
     b.add_argument("--windows", default="256,512,1000")
     b.add_argument("--per-task", type=int, default=64)
     b.add_argument("--seed", type=int, default=0)
+    b.add_argument("--workers", type=int, default=min(16, os.cpu_count() or 1),
+                   help="processes decoding the training text (the result does not depend on it)")
     args = parser.parse_args(argv)
     if args.per_task < 1:
         parser.error("--per-task must be >= 1")
-    corpus = export_training_text(args.data)
+    if args.workers < 1:
+        parser.error("--workers must be >= 1")
+    corpus = export_training_text(args.data, workers=args.workers)
     probe = build_probe(args.data_root, Path(args.data) / "tokenizer", corpus,
                         windows=[int(w) for w in args.windows.split(",")], per_task=args.per_task, seed=args.seed)
     Path(args.out).write_text(json.dumps(probe) + "\n")
