@@ -78,15 +78,36 @@ def train(args) -> None:
         raise SystemExit(f"training failed for {failed}: see {work}/runs/*.log")
 
 
+def warm_copy_required_cache(corpus: Path, data_root: str, tokenizer_dir: Path, windows: list[int], limit: int) -> None:
+    """Tag every evaluation example's gold values once, before the evaluations start side by side:
+    they then read the tags from the cache beside the corpus instead of each indexing the training
+    text (about 50 s per job at 300M tokens). Only a speed-up: a job finding a value untagged tags it."""
+    from transformers import AutoTokenizer
+
+    from jrt.tasks import iter_task
+    from jrt.tasks.copy_required import copy_required_values
+
+    tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    values = [answer for task in TASKS for window in windows
+              for ex in iter_task(task, tok, data_dir=data_root, context_length=window, limit=limit, seed=0,
+                                  source="local")
+              for answer in ex.answers]
+    tags = copy_required_values(values, [corpus])
+    print(f"copy-required tags: {sum(tags.values())} of {len(tags)} distinct gold values", file=sys.stderr)
+
+
 def evaluate(args) -> None:
     """Every model x window x {default, twice} (+ JRT-RNN read-2x), several models side by side."""
     work = Path(args.work)
     corpus = work / "data" / "training_text.txt.gz"
+    windows = [int(w) for w in args.windows.split(",")]
+    warm_copy_required_cache(corpus, args.data_root, work / "runs" / _safe(args.models.split(",")[0]) / "final_model",
+                             windows, args.limit)
     jobs = []
     for model in args.models.split(","):
         final = work / "runs" / _safe(model) / "final_model"
         fills = ("pad", "repeat") if model.startswith("jrt") else ("pad",)
-        for window in [int(w) for w in args.windows.split(",")]:
+        for window in windows:
             for fill in fills:
                 out = work / "eval" / _safe(model) / f"w{window}_{fill}"
                 cmd = [sys.executable, "-m", "jrt.cli", "eval", "--model", str(final), "--tasks", ",".join(TASKS),

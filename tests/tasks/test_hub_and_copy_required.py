@@ -114,3 +114,18 @@ def test_copy_required_tags_and_cache(tmp_path):
     assert copy_required_values(["Mary Balogh"], [corpus]) == {"Mary Balogh": False}
     with pytest.raises(FileNotFoundError):
         copy_required_values(["x"], [tmp_path / "missing"])
+
+
+def test_copy_required_cache_half_written(tmp_path):
+    """A cache file cut short (another evaluation writing it) is recomputed with a warning, and the
+    rewritten cache is whole JSON again."""
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the author was charlaine harris\n")
+    copy_required_values(["Charlaine Harris"], [corpus])
+    (cache,) = tmp_path.glob("copy_required_*.json")
+    cache.write_text(cache.read_text()[:10])
+    with pytest.warns(UserWarning, match="unreadable tag cache"):
+        assert copy_required_values(["Charlaine Harris", "Mary Balogh"], [corpus]) == {
+            "Charlaine Harris": False, "Mary Balogh": True}
+    assert json.loads(cache.read_text())["copy_required"] == {"Charlaine Harris": False, "Mary Balogh": True}
+    assert not list(tmp_path.glob("*.tmp"))

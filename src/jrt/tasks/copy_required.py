@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -92,7 +93,10 @@ def copy_required_values(values: Iterable[str], sources: Sequence[str | os.PathL
     cache_path = files[0].parent / f"copy_required_{corpus_fingerprint(files)}.json"
     known: dict[str, bool] = {}
     if cache and cache_path.is_file():
-        known = json.loads(cache_path.read_text(encoding="utf-8")).get("copy_required", {})
+        try:
+            known = json.loads(cache_path.read_text(encoding="utf-8")).get("copy_required", {})
+        except (ValueError, OSError) as exc:  # unreadable: recompute (and rewrite) rather than fail
+            warnings.warn(f"ignoring the unreadable tag cache {cache_path}: {exc}", stacklevel=2)
     missing = [v for v in wanted if v not in known]
     if missing:
         index = CorpusIndex(sources)
@@ -100,8 +104,11 @@ def copy_required_values(values: Iterable[str], sources: Sequence[str | os.PathL
             known[v] = not index.contains(v)
         if cache:
             payload = {"files": [str(f) for f in files], "copy_required": known}
+            # written whole, then renamed: evaluations running side by side never read half a file
+            tmp = cache_path.with_name(f"{cache_path.name}.{os.getpid()}.tmp")
             try:
-                cache_path.write_text(json.dumps(payload, ensure_ascii=False, indent=0), encoding="utf-8")
+                tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=0), encoding="utf-8")
+                tmp.replace(cache_path)
             except OSError:  # a read-only corpus folder: tags are simply not cached
-                pass
+                tmp.unlink(missing_ok=True)
     return {v: known[v] for v in wanted}
