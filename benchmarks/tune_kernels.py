@@ -6,7 +6,9 @@
    inputs, filling Triton's on-disk cache (compilation is CPU-bound; timing is not done there).
 2. Time: in this process, each candidate becomes the only config of the autotuner and is timed
    (triton.testing.do_bench, median) on the benchmark shapes: forward of Based and PLA at
-   B=16, T=32768 (prefix T/2), H=16, F=16, D=64, bf16; forward+backward of PLA at T=8192. The
+   B=16, T=32768 (prefix T/2), H=16, F=16, D=64, bf16; forward+backward of PLA at each
+   --bwd-seq-lens (default 2048 and 8192; the backward candidates include the value block BD,
+   fixed per set). The
    full forward kernel and the walk schedule are timed (kernel="full", schedule="walk"); the
    backward kernels are shared by both forward kernels.
 Writes tune.json (all timings, the best forward and backward configs) and prints a table. The
@@ -32,7 +34,8 @@ FWD_CANDIDATES = [
     for bt, bd, w, st, tr in itertools.product((32, 64, 16), (32, 64, 16), (8, 4), (2, 1), (False, True))
     if not (bt == 64 and bd == 64 and w == 4)
 ]
-BWD_CANDIDATES = [({"BT": bt}, w, st) for bt, w, st in itertools.product((16, 32, 64), (4, 8), (1, 2))]
+BWD_CANDIDATES = [({"BT": bt, "BD": bd}, w, st)
+                  for bt, bd, w, st in itertools.product((16, 32, 64), (32, 16, 64), (4, 8), (1, 2))]
 
 
 def inputs(batch, seq_len, prefix_len, device="cuda", dtype=torch.bfloat16, grad=False):
@@ -76,6 +79,8 @@ def main() -> int:
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "JSON"), help=argparse.SUPPRESS)
     parser.add_argument("--max-fwd", type=int, default=len(FWD_CANDIDATES))
     parser.add_argument("--time-budget", type=float, default=240.0, help="seconds for the timing phase")
+    parser.add_argument("--bwd-seq-lens", default="2048,8192", help="T of the forward+backward timings")
+    parser.add_argument("--skip-fwd", action="store_true", help="time the backward candidates only")
     args = parser.parse_args()
     if args.worker:
         compile_worker(args.worker[0], [tuple(c) for c in json.loads(args.worker[1])])
@@ -85,7 +90,8 @@ def main() -> int:
 
     from jrt.ops import based_linear_attention, prefix_linear_attention
 
-    fwd_list = FWD_CANDIDATES[: args.max_fwd]
+    fwd_list = [] if args.skip_fwd else FWD_CANDIDATES[: args.max_fwd]
+    bwd_lens = [int(t) for t in args.bwd_seq_lens.split(",")]
     t0 = time.time()
     jobs = []
     for kind, cands in (("fwd", fwd_list), ("bwd", BWD_CANDIDATES)):
@@ -120,29 +126,37 @@ def main() -> int:
     best_fwd = min(good, key=lambda r: r["pla_ms"] + r["based_ms"])["config"] if good else None
     if best_fwd:
         use("fwd", best_fwd)
-    q, k, v, ke, ve = inputs(16, 8192, 4096, grad=True)
-    do = torch.randn_like(v)
+    shapes = {t: inputs(16, t, t // 2, grad=True) for t in bwd_lens}
+    dos = {t: torch.randn_like(shapes[t][2]) for t in bwd_lens}
     for cfg in BWD_CANDIDATES:
         if time.time() - t1 > args.time_budget:
             break
         use("bwd", cfg)
-        def step():
-            o, _ = prefix_linear_attention(q, k, v, ke, ve, backend="triton", **PINNED)
-            o.backward(do)
-        try:
-            ms = triton.testing.do_bench(step, warmup=10, rep=40, return_mode="median", grad_to_none=[q, k, v, ke, ve])
-            rows.append(dict(kind="bwd", config=cfg, pla_fwd_bwd_ms=ms))
-        except Exception as exc:
-            rows.append(dict(kind="bwd", config=cfg, error=f"{type(exc).__name__}: {str(exc)[:160]}"))
-        print(json.dumps(rows[-1]), flush=True)
-    goodb = [r for r in rows if "pla_fwd_bwd_ms" in r]
-    best_bwd = min(goodb, key=lambda r: r["pla_fwd_bwd_ms"])["config"] if goodb else None
+        row = dict(kind="bwd", config=cfg)
+        for t, (q, k, v, ke, ve) in shapes.items():
+            def step(q=q, k=k, v=v, ke=ke, ve=ve, do=dos[t]):
+                o, _ = prefix_linear_attention(q, k, v, ke, ve, backend="triton", **PINNED)
+                o.backward(do)
+            try:
+                row[f"pla_fwd_bwd_ms_T{t}"] = triton.testing.do_bench(
+                    step, warmup=10, rep=40, return_mode="median", grad_to_none=[q, k, v, ke, ve])
+            except Exception as exc:
+                row["error"] = f"{type(exc).__name__}: {str(exc)[:160]}"
+                break
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    best_bwd = {}
+    for t in bwd_lens:
+        goodb = [r for r in rows if f"pla_fwd_bwd_ms_T{t}" in r]
+        if goodb:
+            best = min(goodb, key=lambda r: r[f"pla_fwd_bwd_ms_T{t}"])
+            best_bwd[t] = dict(config=best["config"], ms=best[f"pla_fwd_bwd_ms_T{t}"])
     out = dict(card=torch.cuda.get_device_name(), command=" ".join(sys.argv), compile_s=compile_s,
                best_fwd=best_fwd, best_bwd=best_bwd, rows=rows)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "tune.json").write_text(json.dumps(out, indent=1))
     print("best forward", best_fwd, min((r["pla_ms"] for r in good), default=None))
-    print("best backward", best_bwd, min((r["pla_fwd_bwd_ms"] for r in goodb), default=None))
+    print("best backward per T", best_bwd)
     os.makedirs(args.out, exist_ok=True)
     return 0
 

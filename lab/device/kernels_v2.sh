@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Triton kernels v2 (issue 17) on one CUDA GPU, from the repository root. Step limits: 200 + 140 + 140 +
-# 35 s for the default four (515 s), 240 s for `generate`: name steps so one device call stays under 600 s.
+# 35 s for the default four (515 s), 240 s for `generate`, 300 s for `tune_bwd`: name steps so one
+# device call stays under 600 s.
 #   1. pytest (limit 200 s): the batch-invariance tests of tests/models/test_model.py (compiled on
 #      CUDA; first, so the limit never cuts them), tests/gpu/test_kernels_v2.py (every forward
 #      kernel x schedule: forward, state, gradients vs fp32 naive; the config selection on this
@@ -23,9 +24,12 @@
 #   5. (only when named) benchmarks/generate.py (limit 240 s): decode of jrt-360m, graphed and compiled +
 #      graphed (issue 17's decode target), against the graphed static-cache Llama, B in {1, 16},
 #      prompts 1024 and 8192, into $OUT/generate/.
+#   6. (only when named) tune_bwd (limit 300 s): benchmarks/tune_kernels.py --skip-fwd, the backward
+#      configs (BT x value block BD x warps x stages) timed on PLA forward + backward at T = 2048 and
+#      8192, B = 16, into $OUT/tune_bwd/tune.json: which BD the sm_90 backward set should name.
 # Files written to $OUT (8 for steps 1-4): pytest.log, prefill.json, prefill.log, train.json, train.log,
 # default/train.json, train_default.log, summary.json; step 5 adds generate.log and generate/generate.{json,md}.
-# Usage: OUT=/path bash lab/device/kernels_v2.sh [STEP ...]   (steps: pytest prefill train train_default, and generate;
+# Usage: OUT=/path bash lab/device/kernels_v2.sh [STEP ...]   (steps: pytest prefill train train_default, and generate, tune_bwd;
 #        default: the first four; PYTHON=... picks the interpreter; default python)
 set -u
 cd "$(dirname "$0")/../.."
@@ -65,9 +69,11 @@ step train 140 "$PY" benchmarks/train_step.py --out "$OUT" --formats json --seq-
   --kernel sym full --schedule walk chunk --methods jrt_pla jrt_based flash_attn2 sdpa_flash --warmup 10 --rep 40
 step train_default 35 "$PY" benchmarks/train_step.py --out "$OUT/default" --formats json --seq-lens 2048 8192 \
   --methods jrt_pla --warmup 10 --rep 40
-# not in the default set (all steps would bring back more than the device's 8 files): name it
+# not in the default set (all steps would bring back more than the device's 8 files): name them
 [[ "$ONLY" == *" generate "* ]] && step generate 240 "$PY" benchmarks/generate.py --out "$OUT/generate" \
   --methods jrt-graph,jrt-compile-graph,llama-static-graph --batches 1,16 --prompts 1024,8192 --new-tokens 65 --repeats 3
+[[ "$ONLY" == *" tune_bwd "* ]] && step tune_bwd 300 "$PY" benchmarks/tune_kernels.py --skip-fwd --jobs 16 \
+  --time-budget 200 --bwd-seq-lens 2048,8192 --out "$OUT/tune_bwd"
 
 "$PY" - "$OUT" <<'PYEOF'
 import json, sys

@@ -227,6 +227,26 @@ def test_tuned_kernel_autotunes_over_the_architecture_set(fake_gpu, monkeypatch)
     assert dict(tuned.configs[0].kwargs) == {"BT": 16, "BD": 64, "STATE_T": True}
 
 
+def test_backward_value_block_comes_from_the_set(fake_gpu, monkeypatch):
+    """BD of the backward kernels: the set's (one value for the whole set), else the default; the
+    autotuner never sees it (the launcher passes it)."""
+    monkeypatch.setattr(based_chunk, "INTERPRET", False)
+    monkeypatch.setattr(based_chunk, "_TUNED", {})
+    dev = fake_gpu((9, 0))
+    assert _configs.backward_value_block((9, 0), 32) == 32            # the sm_90 set names no BD
+    _configs.override("bwd", [({"BT": 16, "BD": 16}, 4, 2), ({"BT": 32, "BD": 16}, 4, 1)])
+    try:
+        assert _configs.backward_value_block((9, 0), 32) == 16
+        for name in ("dq", "dkdv"):
+            got = [dict(c.kwargs) for c in based_chunk.tuned_kernel(name, dev).configs]
+            assert got == [{"BT": 16}, {"BT": 32}]
+        _configs.override("bwd", [({"BT": 16, "BD": 16}, 4, 2), ({"BT": 16, "BD": 32}, 4, 2)])
+        with pytest.raises(ValueError, match="different value blocks"):
+            _configs.backward_value_block((9, 0), 32)
+    finally:
+        _configs.override("bwd", None)
+
+
 def test_plan_defaults(fake_gpu, monkeypatch):
     dev = torch.device("cpu")
     monkeypatch.setattr(_configs, "DEFAULT_KERNEL", "sym")

@@ -285,6 +285,32 @@ def test_several_value_blocks_odd_dims(monkeypatch, segments):
     _assert_close(s_dec, s_dec_ref, "decode S")
 
 
+def test_backward_value_block_from_the_config_set(segments, monkeypatch):
+    """A backward set naming BD = 16 (D = 40: three value blocks, the last partial) is what the
+    backward launches with, and it gives the reference gradients."""
+    from jrt.ops.triton import _configs, based_chunk
+    blocks = []
+    real_value_block = based_chunk.value_block
+    monkeypatch.setattr(based_chunk, "value_block",
+                        lambda d, cap: blocks.append(real_value_block(d, cap)) or blocks[-1])
+    segments(2)
+    B, T, P, H, F, D = 2, 45, 20, 2, 4, 40
+    q, k, v, ke, ve = _inputs(B, T, H, F, D, P=P)
+    mask = _left_pad_mask(B, T, 7)
+    do = torch.randn(B, T, H, D, generator=torch.Generator().manual_seed(9))
+    kw = dict(key_padding_mask=mask)
+    o_ref, grads_ref = _grads(lambda *a: naive.prefix_linear_attention_naive(*a, **kw), (q, k, v, ke, ve), do)
+    _configs.override("bwd", [({"BT": 16, "BD": 16}, 4, 1)])
+    try:
+        o, grads = _grads(lambda *a: prefix_linear_attention(*a, backend="triton", **kw), (q, k, v, ke, ve), do)
+    finally:
+        _configs.override("bwd", None)
+    assert 16 in blocks and 32 not in blocks[blocks.index(16):]   # the backward ran with BD = 16
+    _assert_close(o, o_ref, "o")
+    for name, g, g_ref in zip(("q", "k", "v", "k_enc", "v_enc"), grads, grads_ref):
+        _assert_close(g, g_ref, f"d{name}")
+
+
 def test_kernels_compile_for_sm90():
     """The compiled (non-interpreted) kernels lower to sm_90 cubins: ptxas runs without a GPU."""
     import subprocess

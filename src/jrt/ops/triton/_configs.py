@@ -104,6 +104,20 @@ def select(kind: str, cap: tuple[int, int] | None) -> list:
     return base
 
 
+def backward_value_block(cap: tuple[int, int] | None, default: int) -> int:
+    """The backward kernels' value block BD: a "BD" in the backward set's configs, else ``default``.
+
+    BD fixes the grid and the partial-gradient buffers before the launch, so the autotuner cannot
+    vary it: every config of the set must name the same BD (or none), and the launchers strip it
+    from what the autotuner sees."""
+    blocks = {meta.get("BD") for meta, _, _ in select("bwd", cap)}
+    if len(blocks) > 1:
+        raise ValueError(f"the backward configs name different value blocks {sorted(blocks, key=str)}: "
+                         "BD is fixed per set (time each BD as its own set, e.g. with override())")
+    (block,) = blocks
+    return default if block is None else int(block)
+
+
 def override(kind: str, configs: list | None) -> None:
     """Replaces (configs) or restores (None) one family's set for this process: tuning sweeps."""
     if kind not in KINDS:

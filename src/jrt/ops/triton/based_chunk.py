@@ -69,7 +69,9 @@ FP32_FWD = dict(BT=16, BD=32, num_warps=8, num_stages=1)
 FP32_BWD = dict(BT=16, num_warps=8, num_stages=1)
 
 
-def _tl_configs(entries, interpret_meta=None):
+def _tl_configs(entries, interpret_meta=None, fixed=()):
+    """Triton configs of a set; keys in ``fixed`` are passed by the launcher, so they are dropped."""
+    entries = [({k: v for k, v in m.items() if k not in fixed}, w, st) for m, w, st in entries]
     if INTERPRET:
         if interpret_meta is not None:
             return [triton.Config(dict(interpret_meta), num_warps=4, num_stages=1)]
@@ -81,12 +83,13 @@ def _tl_configs(entries, interpret_meta=None):
 
 # autotuned kernels, built on first use per (name, compute capability): each architecture autotunes
 # over its own set (_configs.select); _configs.override() invalidates them
-_KERNELS: dict = {}   # name -> (jit function, config family, autotune key, interpreter meta or None)
+_KERNELS: dict = {}   # name -> (jit function, config family, autotune key, interpreter meta or None, fixed keys)
 _TUNED: dict = {}
 
 
-def register_kernel(name, fn, key, family=None, interpret_meta=None):
-    _KERNELS[name] = (fn, family or name, list(key), interpret_meta)
+def register_kernel(name, fn, key, family=None, interpret_meta=None, fixed=()):
+    """``fixed``: meta-parameters the launcher passes itself (stripped from the autotune configs)."""
+    _KERNELS[name] = (fn, family or name, list(key), interpret_meta, tuple(fixed))
 
 
 def tuned_kernel(name, device):
@@ -94,13 +97,13 @@ def tuned_kernel(name, device):
     cap = _configs.capability(device)
     cache_key = (name, cap, _configs.version())
     if cache_key not in _TUNED:
-        fn, family, key, imeta = _KERNELS[name]
+        fn, family, key, imeta, fixed = _KERNELS[name]
         entries = _configs.select(family, cap)
-        _TUNED[cache_key] = triton.autotune(configs=_tl_configs(entries, imeta), key=key)(fn)
+        _TUNED[cache_key] = triton.autotune(configs=_tl_configs(entries, imeta, fixed), key=key)(fn)
     return _TUNED[cache_key]
 
 
-BWD_BD_CAP = 32      # backward value block
+BWD_BD_CAP = 32      # backward value block, unless the backward config set names one (_configs)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -473,9 +476,10 @@ def _based_bwd_dkdv_kernel(
 # ----------------------------------------------------------------------------------------------
 _KEY = ["T_BUCKET", "F", "D", "HAS_MASK", "HAS_INIT", "LOWP", "DT"]
 register_kernel("fwd", _based_fwd_kernel, _KEY + ["WRITE_OUT", "STORE_STATE"])
-register_kernel("dq", _based_bwd_dq_kernel, _KEY, family="bwd")
+register_kernel("dq", _based_bwd_dq_kernel, _KEY, family="bwd", fixed=("BD",))
 register_kernel("dkdv", _based_bwd_dkdv_kernel,
-                ["T_BUCKET", "F", "D", "HAS_MASK", "LOWP", "DT", "INTRA", "STORE_STATE", "DS_INIT"], family="bwd")
+                ["T_BUCKET", "F", "D", "HAS_MASK", "LOWP", "DT", "INTRA", "STORE_STATE", "DS_INIT"], family="bwd",
+                fixed=("BD",))
 
 
 def _launch(name, plain, fixed, grid, like, *args, **kwargs):
@@ -701,7 +705,8 @@ def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, e
     B, T, H, F = q.shape
     D = v.shape[-1]
     E = 1 + F + F * F
-    BF, BD = feature_block(F), value_block(D, BWD_BD_CAP)
+    BF, BD = feature_block(F), value_block(D, _configs.backward_value_block(_configs.capability(q.device),
+                                                                          BWD_BD_CAP))
     n_d = triton.cdiv(D, BD)
     ns = triton.cdiv(T, seg_len)
     do = do.contiguous()
