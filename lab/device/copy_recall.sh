@@ -16,7 +16,9 @@
 #                                               # for the kernel timings to end (a gate file, at most
 #                                               # GATE_WAIT s) so neither measurement disturbs the other;
 #                                               # KERNEL_STEPS="pytest prefill" runs only those steps
-#   bash lab/device/copy_recall.sh wait         # up to 560 s; packs $R into $OUT/copy.tgz
+#   bash lab/device/copy_recall.sh wait         # up to 560 s; packs $R into $OUT/copy.tgz; with
+#                                               # AFTER_STEPS="generate ..." and the job ended, also
+#                                               # runs those kernels_v2.sh steps into $OUT
 # The job: prepare (tokens, counterfactual recall split, probe) -> train the models side by side
 # -> evaluate; small results are copied into $R after each stage so every `wait` brings them back.
 set -euo pipefail
@@ -83,6 +85,10 @@ wait)
   bash lab/device/bg.sh wait copy "${WAIT:-560}"
   tail -n 40 /tmp/bg/copy/job.log
   for f in runs/copy/runs/*.log; do echo "== $f"; tail -n 2 "$f" | cut -c1-300; done 2>/dev/null || true
+  # AFTER_STEPS="generate": once the job has ended, kernel timings on the now idle GPU, same call
+  if [ -n "${AFTER_STEPS:-}" ] && [ -f /tmp/bg/copy/rc ]; then
+    PYTHON=$PY bash lab/device/kernels_v2.sh $AFTER_STEPS || echo "kernels_v2 exit $?"
+  fi
   ;;
 *) echo "usage: copy_recall.sh start|kernels|wait" >&2; exit 2 ;;
 esac
