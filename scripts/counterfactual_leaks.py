@@ -6,8 +6,9 @@ value survive: a surname alone in the prose ("bestselling author Michaels"), a t
 review, a publisher in a URL. Such an example contradicts itself: the window names the old value
 and the target is the new one. This counts, per source and attribute, the examples whose window
 still holds a *distinctive* word of the replaced value (at least 4 word characters, absent from the
-substitute, and in fewer than --max-df of that source's documents, so "books" or "press" do not
-count), on the first --max-docs training documents (held-out documents excluded).
+substitute, and in fewer than --max-df of that source's annotated training documents, so "books" or
+"press" do not count), on the first --max-docs of the documents the recall split is built from
+(jrt.train.recall_mix.recall_families: held-out documents excluded).
 
     python scripts/counterfactual_leaks.py --data-dir $JRT_DATA_DIR --window 1000 \\
         --out results/copy_recall_300m/counterfactual_leaks.json
@@ -15,48 +16,36 @@ count), on the first --max-docs training documents (held-out documents excluded)
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import re
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-SOURCES = {"swde": ("swde/swde_book_docs.jsonl.gz", "swde/swde_book_kv.jsonl.gz", "swde/eval_doc_ids.txt"),
-           "fda": ("fda/fda_docs.jsonl.gz", "fda/fda_kv.jsonl.gz", "fda/eval_doc_ids.txt")}
 _WORD = re.compile(r"\w+")
-
-
-def _jsonl(path: Path):
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
 
 
 def leaks(data_dir: str, tokenizer: str, window: int, max_docs: int, max_df: float, seed: int) -> dict:
     import numpy as np
     from transformers import AutoTokenizer
 
-    from jrt.train.counterfactual import CounterfactualBuilder, value_pools
+    from jrt.train.counterfactual import CounterfactualBuilder
+    from jrt.train.data import load_heldout
+    from jrt.train.recall_mix import recall_families
 
     tok = AutoTokenizer.from_pretrained(tokenizer)
     root = Path(data_dir)
+    families, _ = recall_families(root, load_heldout(root, ["swde", "fda"]))  # the recall split's documents
     out = {}
-    for source, (docs_file, kv_file, held_file) in SOURCES.items():
-        held = set((root / held_file).read_text().split())
-        docs = {r["doc_id"]: r["text"] for r in _jsonl(root / docs_file)}
+    for kv_src, kvs, docs, pools in families:
+        source = kv_src.split("_")[0]
         df = Counter(w for text in docs.values() for w in set(_WORD.findall(text.lower())))
-        annotations = defaultdict(list)
-        for r in _jsonl(root / kv_file):
-            if r["doc_id"] not in held and r["doc_id"] in docs:
-                annotations[r["doc_id"]].append((r["key"], r["value"]))
-        builder = CounterfactualBuilder(tok, value_pools(annotations), window)
+        builder = CounterfactualBuilder(tok, pools, window)
         rng = np.random.default_rng(seed)
         per_key: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         shown: dict[str, dict] = {}
-        for doc_id in sorted(annotations)[:max_docs]:
-            for ex in builder.examples(source, doc_id, docs[doc_id], annotations[doc_id], None, rng):
+        for doc_id in sorted(docs)[:max_docs]:
+            for ex in builder.examples(source, doc_id, docs[doc_id], kvs[doc_id], None, rng):
                 new = ex.value.lower()
                 rare = [w for w in _WORD.findall(ex.original.lower())
                         if len(w) >= 4 and w not in new and df[w] < max_df * len(docs)]

@@ -7,22 +7,6 @@ import pytest
 import torch
 
 
-@pytest.fixture(scope="module")
-def tiny_llama(tmp_path_factory, gpt2_tokenizer_path):
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    tok = AutoTokenizer.from_pretrained(str(gpt2_tokenizer_path))
-    ids = dict(bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.eos_token_id)
-    torch.manual_seed(0)
-    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128,
-                                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
-                                         max_position_embeddings=512, **ids))
-    path = tmp_path_factory.mktemp("llama") / "model"
-    model.save_pretrained(path)
-    tok.save_pretrained(path)
-    return path
-
-
 def answer_on_the_next_line(model, tokenizer) -> None:
     """Hooks that make ``model`` write a newline after every ':' (as FDA pages do), its random self
     otherwise: the logit of '\n' gets +50 at positions whose input token is ':'."""
@@ -76,12 +60,12 @@ def test_stop_criterion_counts_stops_after_text_only(gpt2_tokenizer_path):
                 assert ("9780" in seen) == past_leading
 
 
-def test_generate_all_reads_each_answer_twice(tiny_llama):
+def test_generate_all_reads_each_answer_twice(tiny_hf_models):
     """Answer.text is what generate() returns (the paper's reading, unchanged); both readings equal a
     reference computed from plain model.generate without any stopping criterion."""
     from jrt.eval.generation import Generator
 
-    gen = Generator(str(tiny_llama), device="cpu", batch_size=3)
+    gen = Generator(str(tiny_hf_models["llama"]), device="cpu", batch_size=3)
     answer_on_the_next_line(gen.model, gen.tokenizer)
     prompts = ["The author is Tolkien. Author:", "Product code:\nLLH\nPanel:", "x y z",
                "A much longer prompt than the others, with many more words in it to pad. Key:"]

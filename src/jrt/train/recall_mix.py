@@ -63,26 +63,13 @@ def _recall_items(n_units: int, context_lengths: list[int], seed: int, max_passe
             yield p, int(u), ctx_len
 
 
-def build_recall_split(tmp: Path, data_root: Path, held: HeldOut, tokenizer, context_lengths: list[int],
-                  target_tokens: int, seed: int, dtype, progress: bool, max_passes: int = 64,
-                  answer_length: int | None = None, workers: int = 1) -> tuple[dict, dict]:
-    """The ``recall`` split: counterfactual recall examples of training documents (jrt.train.counterfactual).
+def recall_families(data_root: Path, held: HeldOut) -> tuple[list, int]:
+    """The annotated training documents the recall examples come from, per annotation source:
+    [(kv source, {doc_id: [(key, value)]}, {doc_id: text}, {key: substitute values})], and the
+    number of held-out annotations left out."""
+    from .counterfactual import value_pools
 
-    One example per document per line of ``recall.bin``: prompt tokens, target tokens, EOS; the
-    prompt's length is in ``recall.prompt_lengths.npy`` (the trainer aligns the prompt's end with the
-    prefix boundary). Passes over the documents (one context length each, cycled) until
-    ``target_tokens`` are written; every pass draws new substitutes. ``workers`` > 1 builds the
-    examples in that many processes (fork); the file is the same for any number of workers.
-    """
-    import multiprocessing
-
-    from tqdm.auto import tqdm
-
-    from .counterfactual import ANSWER_LENGTH, TEMPLATES, value_pools
-
-    eos = tokenizer.eos_token_id
-    answer_length = ANSWER_LENGTH if answer_length is None else answer_length
-    families = []  # (kv source, {doc_id: [(key, value)]}, {doc_id: text}, value pools)
+    families = []
     excluded_kv = 0
     for kv_src, doc_src in (("swde_book_kv", "swde"), ("fda_kv", "fda")):
         kv_path = data_root / SOURCE_FILES[kv_src]
@@ -99,6 +86,29 @@ def build_recall_split(tmp: Path, data_root: Path, held: HeldOut, tokenizer, con
         texts = {r["doc_id"]: r["text"].lstrip("\ufeff").strip() for r in _read_jsonl(doc_path)
                  if r["doc_id"] in kvs and not held.excludes(doc_src, r["doc_id"])}
         families.append((kv_src, kvs, texts, value_pools({d: kvs[d] for d in texts})))
+    return families, excluded_kv
+
+
+def build_recall_split(tmp: Path, data_root: Path, held: HeldOut, tokenizer, context_lengths: list[int],
+                  target_tokens: int, seed: int, dtype, progress: bool, max_passes: int = 64,
+                  answer_length: int | None = None, workers: int = 1) -> tuple[dict, dict]:
+    """The ``recall`` split: counterfactual recall examples of training documents (jrt.train.counterfactual).
+
+    One example per document per line of ``recall.bin``: prompt tokens, target tokens, EOS; the
+    prompt's length is in ``recall.prompt_lengths.npy`` (the trainer aligns the prompt's end with the
+    prefix boundary). Passes over the documents (one context length each, cycled) until
+    ``target_tokens`` are written; every pass draws new substitutes. ``workers`` > 1 builds the
+    examples in that many processes (fork); the file is the same for any number of workers.
+    """
+    import multiprocessing
+
+    from tqdm.auto import tqdm
+
+    from .counterfactual import ANSWER_LENGTH, TEMPLATES
+
+    eos = tokenizer.eos_token_id
+    answer_length = ANSWER_LENGTH if answer_length is None else answer_length
+    families, excluded_kv = recall_families(data_root, held)
     units = [(fam, doc_id) for fam, (_, kvs, texts, _) in enumerate(families) for doc_id in sorted(texts)]
     if not units:
         raise DataError("empty corpus: no training documents with key-value annotations for the recall mix")
