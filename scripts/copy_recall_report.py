@@ -95,24 +95,51 @@ def by_attribute(results: Path, window: int, fill: str = "pad", task: str = "swd
     return "\n".join(lines) + "\n"
 
 
+def _eval_configs(results: Path) -> list[Path]:
+    """eval/<model>/w<window>_<fill> folders, by model and then by decreasing window."""
+    return sorted(results.glob("eval/*/w*_*"), key=lambda p: (p.parent.name, -int(p.name[1:].split("_")[0])))
+
+
+def _samples(cfg: Path, task: str) -> list[dict] | None:
+    f = cfg / f"samples_jrt_{task}.jsonl.gz"
+    if not f.exists():
+        return None
+    with gzip.open(f, "rt") as fh:
+        return [json.loads(line) for line in fh]
+
+
 def empty_answers(results: Path) -> str:
     """Share of empty generations (%) per model, fill, window and task, from the per-example samples:
     a model that answers a cue with a newline scores 0 without having guessed anything."""
     lines = ["| model | window | fill | " + " | ".join(TASK_COLUMNS) + " |", "|---|---|---|" + "---|" * len(TASK_COLUMNS)]
-    for cfg in sorted(results.glob("eval/*/w*_*"), key=lambda p: (p.parent.name, -int(p.name[1:].split("_")[0]))):
+    for cfg in _eval_configs(results):
         window, fill = cfg.name[1:].split("_")
         cells = []
         for task in TASK_COLUMNS:
-            f = cfg / f"samples_jrt_{task}.jsonl.gz"
-            if not f.exists():
-                cells.append("")
-                continue
-            with gzip.open(f, "rt") as fh:
-                rows = [json.loads(line) for line in fh]
-            cells.append(f"{100 * sum(not r['generation'].strip() for r in rows) / len(rows):.0f}")
+            rows = _samples(cfg, task)
+            cells.append("" if rows is None else f"{100 * sum(not r['generation'].strip() for r in rows) / len(rows):.0f}")
         lines.append(f"| {cfg.parent.name} | {window} | {fill} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
+
+def same_generation(results: Path) -> str:
+    """Share of examples (%) whose greedy continuation is character-for-character the same with the
+    default prompt and with JRT-Prompt: how often reading the document twice changes nothing at all."""
+    lines = ["| model | window | fill | swde | fda |", "|---|---|---|---|---|"]
+    for cfg in _eval_configs(results):
+        window, fill = cfg.name[1:].split("_")
+        cells = []
+        for task in ("swde", "fda"):
+            once, twice = _samples(cfg, task), _samples(cfg, f"{task}_twice")
+            if once is None or twice is None:
+                cells.append("")
+                continue
+            if [r["doc_id"] for r in once] != [r["doc_id"] for r in twice]:
+                raise SystemExit(f"{cfg}: {task} and {task}_twice samples are not the same examples in the same order")
+            same = sum(a["generation"] == b["generation"] for a, b in zip(once, twice))
+            cells.append(f"{100 * same / len(once):.0f}")
+        lines.append(f"| {cfg.parent.name} | {window} | {fill} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def learning_curves(results: Path) -> dict:
@@ -183,10 +210,14 @@ def main(argv=None) -> int:
     parser.add_argument("--by-attribute", type=int, default=None, metavar="WINDOW",
                         help="print copy-required hits per SWDE attribute at this window instead")
     parser.add_argument("--empty", action="store_true", help="print the share of empty answers instead")
+    parser.add_argument("--same-as-twice", action="store_true",
+                        help="print the share of examples whose answer JRT-Prompt leaves unchanged instead")
     args = parser.parse_args(argv)
     results = Path(args.results)
     if args.empty:
         sys.stdout.write(empty_answers(results))
+    elif args.same_as_twice:
+        sys.stdout.write(same_generation(results))
     elif args.by_attribute:
         sys.stdout.write(by_attribute(results, args.by_attribute))
     else:
