@@ -117,7 +117,18 @@ def hf_generate_times(model, ids, new_tokens: int, repeats: int, **kwargs):
     return t1, max(tn - t1, 1e-6)
 
 
-def graph_times(model, ids, new_tokens: int, repeats: int, compile: bool = False):
+def _greedy_tokens(decoder: RecurrentDecoder, ids, steps: int) -> torch.Tensor:
+    token, out = decoder.prefill(ids), []
+    for _ in range(steps):
+        token = decoder.step(token)
+        out.append(token.clone())
+    return torch.stack(out, 1)
+
+
+def graph_times(model, ids, new_tokens: int, repeats: int, compile: bool = False, check_tokens: int = 8):
+    """JRT through RecurrentDecoder: (prefill ms, decode ms for new_tokens - 1 steps, info). info holds
+    the decode mode and, when the step is graphed or compiled, the share of the first check_tokens
+    greedy tokens that equal a plain eager decoder's from the same prompt."""
     decoder = RecurrentDecoder(model, cuda_graph=torch.cuda.is_available(), compile=compile)
     prefill_ms = cuda_time_ms(lambda: decoder.prefill(ids), repeats)
     first = decoder.prefill(ids)
@@ -129,7 +140,13 @@ def graph_times(model, ids, new_tokens: int, repeats: int, compile: bool = False
 
     decode_ms = cuda_time_ms(decode, repeats)  # the first (warm-up) call captures the graph
     mode = "cuda-graph" if decoder.cuda_graph else "eager (no CUDA)"
-    return prefill_ms, decode_ms, dict(decode_mode=f"compiled {mode}" if compile else mode)
+    info = dict(decode_mode=f"compiled {mode}" if compile else mode)
+    steps = min(check_tokens, new_tokens - 1)
+    if steps > 0 and (decoder.cuda_graph or compile):
+        fast = _greedy_tokens(decoder, ids, steps)
+        eager = _greedy_tokens(RecurrentDecoder(model), ids, steps)
+        info["vs_eager_token_match"] = float((fast == eager).float().mean())
+    return prefill_ms, decode_ms, info
 
 
 def static_times(model, ids, new_tokens: int, repeats: int, cuda_graph: bool, check_tokens: int = 8,
@@ -325,7 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--static-cache-gib", type=float, default=70.0,
                         help="skip static-cache Llama cells whose KV cache + weights exceed this (recorded as skipped)")
     parser.add_argument("--check-tokens", type=int, default=8,
-                        help="llama-static-graph: compare this many graph vs eager greedy tokens (0: off)")
+                        help="compare this many greedy tokens of a graphed / compiled decode with the eager "
+                             "one (llama-static-graph, jrt-compile-graph; jrt-graph on CUDA; 0: off)")
     parser.add_argument("--profile-step", action="store_true", help="profile the eager jrt decode step (see above)")
     parser.add_argument("--profile-batches", default=None, help="default 1,64 (1,2 with --quick)")
     parser.add_argument("--profile-prompt", type=int, default=None, help="default 1024 (48 with --quick)")
@@ -450,7 +468,8 @@ def main(argv=None) -> int:
                             info["decode_mode"] = "hf-generate"
                         else:
                             prefill_ms, decode_ms, info = graph_times(jrt, ids, args.new_tokens, args.repeats,
-                                                                      compile=method == "jrt-compile-graph")
+                                                                      compile=method == "jrt-compile-graph",
+                                                                      check_tokens=args.check_tokens)
                     if method.startswith("llama"):
                         state = (prompt + args.new_tokens) * llama_kv_token
                         floor_bytes = p_bytes["llama"] + batch * state                      # K/V read once

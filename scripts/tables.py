@@ -153,6 +153,48 @@ def generate_static() -> str:
     return "\n".join(lines)
 
 
+def generate_h200() -> str:
+    """Decode of jrt-360m graphed, compiled + graphed, and the graphed static-cache Llama, one run."""
+    rel = "results/benchmarks/h200_kernels_v2/generate_2026-12-02/generate.json"
+    d = _load(rel)
+    rows = d["rows"]
+    lines = ["| B | prompt | Llama (static, graph) step ms | jrt-graph step ms | jrt compiled + graph step ms "
+             "| jrt floor ms | Llama tok/s | jrt compiled + graph tok/s | jrt compiled / Llama |", "|---" * 9 + "|"]
+    for b, t in sorted({(r["batch"], r["prompt"]) for r in rows}):
+        ll, jg, jc = (_cell(rows, m, b, t) for m in ("llama-static-graph", "jrt-graph", "jrt-compile-graph"))
+        ratio = (f"{jc['decode_tokens_per_s'] / ll['decode_tokens_per_s']:.2f}x" if ll and jc
+                 and ll.get("decode_tokens_per_s") and jc.get("decode_tokens_per_s") else "")
+        lines.append(f"| {b} | {t} | {_num(ll, 'decode_step_ms', '.3f')} | {_num(jg, 'decode_step_ms', '.3f')} | "
+                     f"{_num(jc, 'decode_step_ms', '.3f')} | {_num(jc, 'step_floor_ms', '.3f')} | "
+                     f"{_num(ll, 'decode_tokens_per_s', ',.0f')} | {_num(jc, 'decode_tokens_per_s', ',.0f')} | {ratio} |")
+    lines += ["", _source(rel, d["meta"]["card"], d["meta"]["date"])]
+    return "\n".join(lines)
+
+
+def tune_bwd_h200() -> str:
+    """The backward config sweep: the fastest config for each value block BD, and the library default."""
+    rel = "results/benchmarks/h200_kernels_v2/tune_bwd_2026-12-02/tune_bwd.json"
+    d = _load(rel)
+    rows, default = d["rows"], d["meta"]["library_default_sm90"]
+
+    def name(cfg):
+        meta, warps, stages = cfg
+        return f"BT {meta['BT']}, BD {meta['BD']}, {warps} warps, {stages} stages"
+
+    best = {}
+    for r in rows:
+        bd = r["config"][0]["BD"]
+        if bd not in best or r["pla_fwd_bwd_ms_T2048"] < best[bd]["pla_fwd_bwd_ms_T2048"]:
+            best[bd] = r
+    picked = [("fastest with BD " + str(bd), best[bd]) for bd in sorted(best)]
+    picked += [("library default (sm_90)", r) for r in rows if r["config"] == default]
+    lines = ["| config | | PLA fwd + bwd ms, T = 2048 | T = 8192 |", "|---|---|---|---|"]
+    for label, r in picked:
+        lines.append(f"| {label} | {name(r['config'])} | {r['pla_fwd_bwd_ms_T2048']:.3f} | {r['pla_fwd_bwd_ms_T8192']:.3f} |")
+    lines += ["", f"{len(rows)} configs timed. " + _source(rel, d["meta"]["card"], d["meta"]["date"])]
+    return "\n".join(lines)
+
+
 def multi_gpu(rel: str = "results/benchmarks/multi_gpu.json", steps_rel: str | None = None,
               skip_steps: int = 5) -> str:
     """Scaling table from scripts/multi_gpu_scaling.py's multi_gpu.json (whole-run average tokens/s);
@@ -196,7 +238,8 @@ def multi_gpu(rel: str = "results/benchmarks/multi_gpu.json", steps_rel: str | N
 TABLES = {"prefill_t": prefill_t, "prefill_b": prefill_b, "train_step": train_step,
           "prefill_h200": prefill_h200, "prefill_h200_segmented": prefill_h200_segmented,
           "train_step_h200": train_step_h200,
-          "generate_eager": generate_eager, "generate_static": generate_static, "multi_gpu": multi_gpu}
+          "generate_eager": generate_eager, "generate_static": generate_static, "generate_h200": generate_h200,
+          "tune_bwd_h200": tune_bwd_h200, "multi_gpu": multi_gpu}
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)
 
 

@@ -1,5 +1,5 @@
 """benchmarks/generate.py --quick on CPU: every jrt decode method runs end to end and records its
-mode, so a broken method is seen here rather than on a borrowed GPU."""
+mode (and, for the compiled step, its agreement with eager decoding), so a broken method is seen here rather than on a borrowed GPU."""
 import json
 import os
 import subprocess
@@ -21,3 +21,7 @@ def test_generate_quick_jrt_methods(tmp_path):
     for row in rows:
         assert "error" not in row and row["decode_tokens_per_s"] > 0, row
     assert by_method["jrt-compile-graph"]["decode_mode"].startswith("compiled")
+    # the compiled step is checked against the eager decoder on every run (CPU: no graph, so jrt-graph
+    # is the eager path itself and has nothing to compare)
+    assert by_method["jrt-compile-graph"]["vs_eager_token_match"] == 1.0
+    assert "vs_eager_token_match" not in by_method["jrt-graph"]
