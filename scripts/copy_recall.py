@@ -40,7 +40,8 @@ def prepare(args) -> None:
     data = work / "data"
     _run([sys.executable, "-m", "jrt.cli", "prepare-data", "--out", str(data), "--data-root", args.data_root,
           "--tokenizer", args.tokenizer, "--sources", args.sources, "--recall-fraction", str(args.recall_fraction),
-          "--recall-context-lengths", args.recall_context_lengths, "--seed", str(args.seed), "--overwrite"])
+          "--recall-context-lengths", args.recall_context_lengths, "--seed", str(args.seed), "--overwrite"]
+         + (["--recall-drop-leaky"] if args.drop_leaky else []))
     _run([sys.executable, "-m", "jrt.train.probe", "build", "--data", str(data), "--data-root", args.data_root,
           "--out", str(work / "probe.json"), "--windows", args.windows,
           "--per-task", str(args.probe_per_task)])
@@ -142,6 +143,9 @@ def main(argv=None) -> int:
                         "(0.6: 66M tokens, 122k examples; a 300M-token run with a recall example in every "
                         "row uses 146k, so each is seen about 1.2 times; the pilot used 0.3)")
     p.add_argument("--recall-context-lengths", default="256,512,1000")
+    p.add_argument("--drop-leaky", action="store_true",
+                   help="leave out recall examples whose window still names the value they replaced "
+                        "(new data: a new series, not comparable with runs on the default data)")
     p.add_argument("--windows", default=",".join(map(str, WINDOWS)), help="document windows of the probe (tokens)")
     p.add_argument("--probe-per-task", type=int, default=128,
                    help="held-out examples per task and window in the learning-curve probe")

@@ -17,19 +17,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
-
-_WORD = re.compile(r"\w+")
 
 
 def leaks(data_dir: str, tokenizer: str, window: int, max_docs: int, max_df: float, seed: int) -> dict:
     import numpy as np
     from transformers import AutoTokenizer
 
-    from jrt.train.counterfactual import CounterfactualBuilder
+    from jrt.train.counterfactual import CounterfactualBuilder, LeakCheck
     from jrt.train.data import load_heldout
     from jrt.train.recall_mix import recall_families
 
@@ -39,21 +36,18 @@ def leaks(data_dir: str, tokenizer: str, window: int, max_docs: int, max_df: flo
     out = {}
     for kv_src, kvs, docs, pools in families:
         source = kv_src.split("_")[0]
-        df = Counter(w for text in docs.values() for w in set(_WORD.findall(text.lower())))
-        builder = CounterfactualBuilder(tok, pools, window)
+        check = LeakCheck(docs.values(), max_df=max_df)
+        builder = CounterfactualBuilder(tok, pools, window)  # no leak check: count, do not drop
         rng = np.random.default_rng(seed)
         per_key: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         shown: dict[str, dict] = {}
         for doc_id in sorted(docs)[:max_docs]:
             for ex in builder.examples(source, doc_id, docs[doc_id], kvs[doc_id], None, rng):
-                new = ex.value.lower()
-                rare = [w for w in _WORD.findall(ex.original.lower())
-                        if len(w) >= 4 and w not in new and df[w] < max_df * len(docs)]
-                ctx = ex.prompt.lower()
-                found = [w for w in rare if re.search(rf"\b{re.escape(w)}\b", ctx)]
+                found = check.surviving(ex.original, ex.value, ex.prompt)
                 per_key[ex.key][0] += 1
                 per_key[ex.key][1] += bool(found)
                 if found and ex.key not in shown:
+                    ctx = ex.prompt.lower()
                     at = ctx.find(found[0])
                     shown[ex.key] = {"doc_id": doc_id, "original": ex.original, "substitute": ex.value,
                                      "surviving_words": found, "context": ctx[max(0, at - 80):at + 60]}

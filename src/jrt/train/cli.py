@@ -29,6 +29,9 @@ def register(subparsers) -> None:
                    help="fraction of training tokens in recall format (swde_book_kv, fda_kv training docs)")
     p.add_argument("--recall-context-lengths", default="1000",
                    help="comma list of token budgets for the recall context window (cycled over repeats)")
+    p.add_argument("--recall-drop-leaky", action="store_true",
+                   help="leave out recall examples whose window still names the value they replaced (a surname "
+                        "or a title's words surviving the substitution; jrt.train.counterfactual.LeakCheck)")
     p.add_argument("--val-fraction", type=float, default=0.005)
     p.add_argument("--max-val-tokens", type=int, default=500_000)
     p.add_argument("--max-train-text-tokens", type=_int_or_none, default=None,
@@ -122,6 +125,7 @@ def _prepare(args) -> int:
             args.out, tokenizer, data_root=data_root, sources=sources, texts=args.text, seed=args.seed,
             recall_fraction=args.recall_fraction,
             recall_context_lengths=[int(x) for x in args.recall_context_lengths.split(",")],
+            recall_drop_leaky=args.recall_drop_leaky,
             val_fraction=args.val_fraction, max_val_tokens=args.max_val_tokens,
             max_train_text_tokens=args.max_train_text_tokens, heldout_split=not args.no_heldout_split,
             max_heldout_tokens=args.max_heldout_tokens, eval_texts=eval_texts, overwrite=args.overwrite,

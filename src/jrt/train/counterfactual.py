@@ -16,11 +16,19 @@ same kind of cue as the evaluation, ``"{Key}:"`` on a line of its own: without t
 only seen "Key:" inside documents, where a newline follows it (FDA's "Product Code:\nLRG"), and
 answers an evaluation prompt with an empty line.
 
+Other forms of the old value can survive step 2: a surname alone in the prose ("bestselling
+author Michaels"), a title's words in a review. Such an example contradicts itself (the window
+names the old value, the target is the new one). `LeakCheck` finds them; the builder drops them
+when given one (``jrt prepare-data --recall-drop-leaky``), and `scripts/counterfactual_leaks.py`
+counts them.
+
 Held-out documents never enter: the caller passes only training documents' annotations.
 """
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +90,42 @@ def pick_substitute(pool: list[str], original: str, window: str, rng: np.random.
     return None
 
 
+_WORD = re.compile(r"\w+")
+
+
+class LeakCheck:
+    """Which *distinctive* words of a replaced value still occur in an example's window.
+
+    A word of the original value is distinctive when it has at least ``min_chars`` word characters,
+    is not part of the substitute, and occurs in fewer than ``max_df`` of the documents the
+    examples come from (so "books", "press" or "device" never count); a word of a single document
+    is always distinctive, however few the documents. Built once per annotation source from its
+    training documents' texts.
+    """
+
+    def __init__(self, texts: Iterable[str], max_df: float = 0.02, min_chars: int = 4):
+        if not 0 < max_df <= 1 or min_chars < 1:
+            raise ValueError(f"max_df must be in (0, 1] and min_chars >= 1, got {max_df}, {min_chars}")
+        n_docs = 0
+        self.doc_freq: Counter = Counter()
+        for text in texts:
+            n_docs += 1
+            self.doc_freq.update(set(_WORD.findall(text.lower())))
+        self.max_docs = max(max_df * n_docs, 2)
+        self.max_df = max_df
+        self.min_chars = min_chars
+
+    def distinctive(self, original: str, substitute: str) -> list[str]:
+        new = substitute.lower()
+        return [w for w in _WORD.findall(original.lower())
+                if len(w) >= self.min_chars and w not in new and self.doc_freq[w] < self.max_docs]
+
+    def surviving(self, original: str, substitute: str, window: str) -> list[str]:
+        """The distinctive words of `original` that occur as whole words in `window`."""
+        low = window.lower()
+        return [w for w in self.distinctive(original, substitute) if re.search(rf"\b{re.escape(w)}\b", low)]
+
+
 def render(template: int, ctx: str, key: str) -> str:
     return TEMPLATES[template][1].format(ctx=ctx, key=key, Key=key[:1].upper() + key[1:])
 
@@ -90,13 +134,15 @@ class CounterfactualBuilder:
     """Examples of one document at one context length (the document tokenized once by the caller)."""
 
     def __init__(self, tokenizer, pools: dict[str, list[str]], context_length: int,
-                 answer_length: int = ANSWER_LENGTH):
+                 answer_length: int = ANSWER_LENGTH, leak_check: LeakCheck | None = None):
         from jrt.tasks import as_tokenizer
 
         self.tokenizer = as_tokenizer(tokenizer)
         self.pools = pools
         self.context_length = context_length
         self.answer_length = answer_length
+        self.leak_check = leak_check  # when set, examples whose window still names the old value are dropped
+        self.dropped_leaky = 0
 
     def examples(self, source: str, doc_id: str, text: str, kvs, tokens, rng: np.random.Generator):
         from jrt.tasks import truncate_around_answer
@@ -115,7 +161,12 @@ class CounterfactualBuilder:
             if new is None:
                 continue
             ctx = substitute(window.text.strip(), value, new)
+            # the template is drawn before the leak check, so dropping an example leaves the random
+            # stream (and with it every other example) as it would have been
             template = int(rng.integers(len(TEMPLATES)))
+            if self.leak_check is not None and self.leak_check.surviving(value, new, ctx):
+                self.dropped_leaky += 1
+                continue
             out.append(CounterfactualExample(source, doc_id, key, value, new, self.context_length, template,
                                              render(template, ctx, key), f" {new}\n"))
         return out

@@ -317,10 +317,11 @@ def prepare_data(out: str | os.PathLike, tokenizer_path, data_root=None, sources
                  max_val_tokens: int = 500_000, max_train_text_tokens: int | None = None,
                  heldout_split: bool = True, max_heldout_tokens: int = 2_000_000,
                  eval_texts: dict | None = None, overwrite: bool = False, progress: bool = True,
-                 batch_docs: int = 512, workers: int = 1) -> dict:
+                 batch_docs: int = 512, workers: int = 1, recall_drop_leaky: bool = False) -> dict:
     """Tokenize ``sources`` into ``out`` (a directory); returns the manifest. See the module doc.
 
-    ``workers``: processes that build the recall examples (the result does not depend on it)."""
+    ``workers``: processes that build the recall examples (the result does not depend on it).
+    ``recall_drop_leaky``: leave out recall examples whose window still names the replaced value."""
     from tqdm.auto import tqdm
 
     t0 = time.time()
@@ -335,6 +336,8 @@ def prepare_data(out: str | os.PathLike, tokenizer_path, data_root=None, sources
     tokenizer = load_tokenizer(tokenizer_path)
     family_sources = sources + (list(RECALL_SOURCES) if recall_fraction > 0 else [])
     held = load_heldout(data_root, family_sources) if data_root is not None and family_sources else HeldOut()
+    if recall_drop_leaky and recall_fraction <= 0:
+        raise DataError("--recall-drop-leaky needs --recall-fraction > 0 (it filters the recall examples)")
     if recall_fraction > 0 and data_root is None:
         raise DataError("--recall-fraction needs --data-root (the SWDE/FDA annotations)")
     if eval_texts is None:
@@ -415,7 +418,8 @@ def prepare_data(out: str | os.PathLike, tokenizer_path, data_root=None, sources
 
             splits["recall"], recall_info = build_recall_split(tmp, data_root, held, tokenizer,
                                                                list(recall_context_lengths), target, seed, dtype,
-                                                               progress, workers=workers)
+                                                               progress, workers=workers,
+                                                               drop_leaky=recall_drop_leaky)
 
         val_w = _StreamWriter(tmp / "raw_val.bin", dtype)
         for d in np.sort(val_docs):

@@ -28,8 +28,9 @@ from .data import (
 _RECALL: dict = {}
 
 
-def _recall_unit(item: tuple[int, int, int]) -> list[tuple[str, list[int], list[int], str, int]]:
-    """Examples of one (pass, document) work item: (name, prompt ids, target ids, kv source, template).
+def _recall_unit(item: tuple[int, int, int]) -> tuple[list[tuple[str, list[int], list[int], str, int]], int]:
+    """Examples of one (pass, document) work item: [(name, prompt ids, target ids, kv source,
+    template)], and how many examples the leak check dropped (0 without one).
 
     Its random draws come from a generator seeded by (seed, pass, unit), so the result depends on
     the item alone, never on which process builds it or in which order.
@@ -44,14 +45,15 @@ def _recall_unit(item: tuple[int, int, int]) -> list[tuple[str, list[int], list[
     tokens = st["doc_tokens"].get(key)
     if tokens is None:
         tokens = st["doc_tokens"][key] = _encode(st["tokenizer"], [texts[doc_id]])[0]
-    builder = CounterfactualBuilder(st["tokenizer"], pools, ctx_len, st["answer_length"])
+    builder = CounterfactualBuilder(st["tokenizer"], pools, ctx_len, st["answer_length"],
+                                    leak_check=st["leak_checks"][fam])
     rng = np.random.default_rng([st["seed"], 7, p, u])
     exs = builder.examples(kv_src, doc_id, texts[doc_id], kvs[doc_id], tokens, rng)
     if not exs:
-        return []
+        return [], builder.dropped_leaky
     prompts = _encode(st["tokenizer"], [e.prompt for e in exs])
     targets = _encode(st["tokenizer"], [e.target for e in exs])
-    return [(e.name, pi, ti, kv_src, e.template) for e, pi, ti in zip(exs, prompts, targets)]
+    return [(e.name, pi, ti, kv_src, e.template) for e, pi, ti in zip(exs, prompts, targets)], builder.dropped_leaky
 
 
 def _recall_items(n_units: int, context_lengths: list[int], seed: int, max_passes: int):
@@ -91,7 +93,8 @@ def recall_families(data_root: Path, held: HeldOut) -> tuple[list, int]:
 
 def build_recall_split(tmp: Path, data_root: Path, held: HeldOut, tokenizer, context_lengths: list[int],
                   target_tokens: int, seed: int, dtype, progress: bool, max_passes: int = 64,
-                  answer_length: int | None = None, workers: int = 1) -> tuple[dict, dict]:
+                  answer_length: int | None = None, workers: int = 1,
+                  drop_leaky: bool = False) -> tuple[dict, dict]:
     """The ``recall`` split: counterfactual recall examples of training documents (jrt.train.counterfactual).
 
     One example per document per line of ``recall.bin``: prompt tokens, target tokens, EOS; the
@@ -99,12 +102,14 @@ def build_recall_split(tmp: Path, data_root: Path, held: HeldOut, tokenizer, con
     prefix boundary). Passes over the documents (one context length each, cycled) until
     ``target_tokens`` are written; every pass draws new substitutes. ``workers`` > 1 builds the
     examples in that many processes (fork); the file is the same for any number of workers.
+    ``drop_leaky`` leaves out the examples whose window still holds a distinctive word of the value
+    it replaced (`jrt.train.counterfactual.LeakCheck`, built per source from its training documents).
     """
     import multiprocessing
 
     from tqdm.auto import tqdm
 
-    from .counterfactual import ANSWER_LENGTH, TEMPLATES
+    from .counterfactual import ANSWER_LENGTH, TEMPLATES, LeakCheck
 
     eos = tokenizer.eos_token_id
     answer_length = ANSWER_LENGTH if answer_length is None else answer_length
@@ -113,11 +118,13 @@ def build_recall_split(tmp: Path, data_root: Path, held: HeldOut, tokenizer, con
     if not units:
         raise DataError("empty corpus: no training documents with key-value annotations for the recall mix")
     _RECALL.clear()
+    leak_checks = [LeakCheck(texts.values()) if drop_leaky else None for _, _, texts, _ in families]
     _RECALL.update(units=units, families=families, tokenizer=tokenizer, seed=seed, answer_length=answer_length,
-                   doc_tokens={})
+                   doc_tokens={}, leak_checks=leak_checks)
     writer = _StreamWriter(tmp / "recall.bin", dtype)
     prompt_lengths, per_source, per_template = [], {f[0]: 0 for f in families}, [0] * len(TEMPLATES)
     passes = 0
+    dropped = {f[0]: 0 for f in families}
     bar = tqdm(total=target_tokens, desc="recall examples", unit="tok", disable=not progress)
     items = _recall_items(len(units), context_lengths, seed, max_passes)
     pool = None
@@ -137,8 +144,10 @@ def build_recall_split(tmp: Path, data_root: Path, held: HeldOut, tokenizer, con
     else:
         results = map(_recall_unit, items)
     try:
-        for (p, _, _), built in zip(_recall_items(len(units), context_lengths, seed, max_passes), results):
+        for (p, u, _), (built, n_dropped) in zip(_recall_items(len(units), context_lengths, seed, max_passes),
+                                                  results):
             passes = p + 1
+            dropped[families[units[u][0]][0]] += n_dropped
             for name, p_ids, t_ids, kv_src, template in built:
                 writer.add(name, p_ids + t_ids + [eos])
                 prompt_lengths.append(len(p_ids))
@@ -160,6 +169,11 @@ def build_recall_split(tmp: Path, data_root: Path, held: HeldOut, tokenizer, con
             "annotations_excluded_heldout": excluded_kv,
             "format": "counterfactual: each value replaced by another training document's value of the same "
                       "attribute (jrt.train.counterfactual)"}
+    if drop_leaky:  # only then: the manifest of a default build stays as it was
+        check = next(c for c in leak_checks if c is not None)
+        info["leaky_dropped"] = {"per_source": dropped, "max_df": check.max_df, "min_chars": check.min_chars,
+                                 "rule": "an example is dropped when its window still holds a distinctive word "
+                                         "of the value it replaced (jrt.train.counterfactual.LeakCheck)"}
     return split, info
 
 
