@@ -179,14 +179,14 @@ def tune_bwd_h200() -> str:
 
     def name(cfg):
         meta, warps, stages = cfg
-        return f"BT {meta['BT']}, BD {meta['BD']}, {warps} warps, {stages} stages"
+        return f"BT {meta['BT']}, BD {meta['BD']}, warps {warps}, stages {stages}"
 
     best = {}
     for r in rows:
         bd = r["config"][0]["BD"]
         if bd not in best or r["pla_fwd_bwd_ms_T2048"] < best[bd]["pla_fwd_bwd_ms_T2048"]:
             best[bd] = r
-    picked = [("fastest with BD " + str(bd), best[bd]) for bd in sorted(best)]
+    picked = [(f"fastest with BD {bd} (by T = 2048)", best[bd]) for bd in sorted(best)]
     picked += [("library default (sm_90)", r) for r in rows if r["config"] == default]
     lines = ["| config | | PLA fwd + bwd ms, T = 2048 | T = 8192 |", "|---|---|---|---|"]
     for label, r in picked:

@@ -13,7 +13,7 @@ def test_generate_quick_jrt_methods(tmp_path):
     cmd = [sys.executable, "generate.py", "--quick", "--out", str(tmp_path), "--methods", "jrt-graph,jrt-compile-graph",
            "--prompts", "48", "--batches", "2"]
     r = subprocess.run(cmd, cwd=REPO / "benchmarks", capture_output=True, text=True, timeout=600,
-                       env=dict(os.environ, PYTHONPATH=str(REPO / "src")))
+                       env=dict(os.environ, PYTHONPATH=str(REPO / "src"), CUDA_VISIBLE_DEVICES=""))  # the CPU path
     assert r.returncode == 0, r.stderr[-2000:]
     rows = json.loads((tmp_path / "generate.json").read_text())["rows"]
     by_method = {row["method"]: row for row in rows}
