@@ -108,6 +108,10 @@ def _samples(cfg: Path, task: str) -> list[dict] | None:
         return [json.loads(line) for line in fh]
 
 
+def _share(hits: int, n: int) -> str:
+    return f"{100 * hits / n:.0f}" if n else ""
+
+
 def empty_answers(results: Path) -> str:
     """Share of empty generations (%) per model, fill, window and task, from the per-example samples:
     a model that answers a cue with a newline scores 0 without having guessed anything."""
@@ -117,28 +121,135 @@ def empty_answers(results: Path) -> str:
         cells = []
         for task in TASK_COLUMNS:
             rows = _samples(cfg, task)
-            cells.append("" if rows is None else f"{100 * sum(not r['generation'].strip() for r in rows) / len(rows):.0f}")
+            cells.append("" if rows is None else _share(sum(not r["generation"].strip() for r in rows), len(rows)))
         lines.append(f"| {cfg.parent.name} | {window} | {fill} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
 def same_generation(results: Path) -> str:
-    """Share of examples (%) whose greedy continuation is character-for-character the same with the
-    default prompt and with JRT-Prompt: how often reading the document twice changes nothing at all."""
-    lines = ["| model | window | fill | swde | fda |", "|---|---|---|---|---|"]
+    """Share of examples (%) whose answer (the greedy continuation up to its first newline, as
+    scored) is character-for-character the same with the default prompt and with JRT-Prompt: how
+    often reading the document twice changes nothing. Two empty answers are the same answer, so the
+    second column of each task counts only examples where at least one of the two is non-empty."""
+    lines = ["| model | window | fill | swde | swde, non-empty | fda | fda, non-empty |", "|---|---|---|---|---|---|---|"]
     for cfg in _eval_configs(results):
         window, fill = cfg.name[1:].split("_")
         cells = []
         for task in ("swde", "fda"):
             once, twice = _samples(cfg, task), _samples(cfg, f"{task}_twice")
             if once is None or twice is None:
-                cells.append("")
+                cells += ["", ""]
                 continue
-            if [r["doc_id"] for r in once] != [r["doc_id"] for r in twice]:
+            if [(r["doc_id"], r.get("answers")) for r in once] != [(r["doc_id"], r.get("answers")) for r in twice]:
                 raise SystemExit(f"{cfg}: {task} and {task}_twice samples are not the same examples in the same order")
-            same = sum(a["generation"] == b["generation"] for a, b in zip(once, twice))
-            cells.append(f"{100 * same / len(once):.0f}")
+            pairs = [(a["generation"], b["generation"]) for a, b in zip(once, twice)]
+            said = [(a, b) for a, b in pairs if a.strip() or b.strip()]
+            cells += [_share(sum(a == b for a, b in pairs), len(pairs)), _share(sum(a == b for a, b in said), len(said))]
         lines.append(f"| {cfg.parent.name} | {window} | {fill} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _copy_required_hits(cfg: Path, task: str):
+    """(example keys, 0/1 hits) of the copy-required examples of one samples file, or None."""
+    rows = _samples(cfg, task)
+    if rows is None:
+        return None
+    rows = [r for r in rows if r.get("copy_required")]
+    return [(r["doc_id"], tuple(r.get("answers") or ())) for r in rows], [int(bool(r["contains"])) for r in rows]
+
+
+def _mean_hits(per_task: dict) -> float:
+    """Copy-required accuracy (%) averaged over the tasks, as the issue's targets average them."""
+    return 100 * sum(sum(h) / len(h) for h in per_task.values()) / len(per_task)
+
+
+def paired_difference(a: dict, b: dict, reps: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Task-averaged accuracy of `a` minus `b` (points) with a 95% paired bootstrap interval.
+
+    a, b: task -> 0/1 hits on the same examples in the same order (two models, or two prompts of one
+    model); each replicate resamples every task's examples with replacement, the same indices for both.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    diffs = np.zeros(reps)
+    for task in a:
+        x, y = np.asarray(a[task], float), np.asarray(b[task], float)
+        if x.shape != y.shape or not len(x):
+            raise ValueError(f"{task}: paired hits must be non-empty and of one length, got {x.shape} and {y.shape}")
+        idx = rng.integers(0, len(x), size=(reps, len(x)))
+        diffs += (x[idx] - y[idx]).mean(1)
+    diffs *= 100 / len(a)
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return _mean_hits(a) - _mean_hits(b), float(lo), float(hi)
+
+
+def targets(results: Path, tasks=("swde", "fda")) -> str:
+    """The experiment's criteria (the issue's "what counts"), per window, from the per-example samples:
+    Transformer >= 40% on each task; each recurrent model's hits with their Wilson lower bound per task;
+    JRT-Prompt's gain for each recurrent model; JRT-RNN minus Based; Transformer minus JRT-RNN. Gains
+    and differences average the tasks' copy-required accuracies, with paired bootstrap intervals over
+    the examples (all models and prompts answer the same examples)."""
+    from jrt.tasks.scoring import wilson_interval
+
+    hits: dict = {}   # (model, fill, window, variant) -> task -> hits
+    keys: dict = {}   # (window, task) -> example keys, the same for every model and prompt
+    for cfg in _eval_configs(results):
+        window, fill = int(cfg.name[1:].split("_")[0]), cfg.name.split("_")[1]
+        for task in tasks:
+            for variant, name in (("default", task), ("twice", f"{task}_twice")):
+                got = _copy_required_hits(cfg, name)
+                if got is None:
+                    continue
+                k, h = got
+                if keys.setdefault((window, task), k) != k:
+                    raise SystemExit(f"{cfg}/{name}: not the copy-required examples of the other runs")
+                hits.setdefault((cfg.parent.name, fill, window, variant), {})[task] = h
+    hits = {k: v for k, v in hits.items() if len(v) == len(tasks)}
+    windows = sorted({k[2] for k in hits}, reverse=True)
+    runs = sorted({(k[0], k[1]) for k in hits})
+    transformer = [r for r in runs if r[0].startswith("hf-llama")]
+    based = [r for r in runs if r[0].startswith("based")]
+    jrt = [r for r in runs if r[0].startswith("jrt")]
+    recurrent = [r for r in runs if r not in transformer]
+
+    def cell(run, window, variant="default"):
+        return hits.get((run[0], run[1], window, variant))
+
+    def fmt_diff(d):
+        return f"{d[0]:+.1f} [{d[1]:+.1f}, {d[2]:+.1f}]"
+
+    lines = ["| criterion | run | " + " | ".join(f"{w} tokens" for w in windows) + " | target |",
+             "|---|---|" + "---|" * len(windows) + "---|"]
+
+    def add(criterion, run, values, target):
+        lines.append(f"| {criterion} | {run[0]} ({run[1]}) | " + " | ".join(values) + f" | {target} |")
+
+    for run in transformer:
+        add("copy-required SWDE / FDA %", run,
+            [" / ".join(f"{100 * sum(c[t]) / len(c[t]):.1f}" for t in tasks) if (c := cell(run, w)) else ""
+             for w in windows], ">= 40 on each")
+    for run in recurrent:
+        vals = []
+        for w in windows:
+            c = cell(run, w)
+            # hits / n and the Wilson lower bound (%): any hit puts the bound above 0, so read the bound
+            vals.append(" / ".join(f"{sum(c[t])}/{len(c[t])} (>= {100 * wilson_interval(sum(c[t]), len(c[t]))[0]:.1f})"
+                                   for t in tasks) if c else "")
+        add("copy-required hits SWDE / FDA (95% lower bound, %)", run, vals, "where the recurrent models leave zero")
+    for run in recurrent + transformer:
+        add("JRT-Prompt gain, copy-required average [95% CI]", run,
+            [fmt_diff(paired_difference(cell(run, w, "twice"), cell(run, w))) if cell(run, w) and cell(run, w, "twice")
+             else "" for w in windows], ">= +5, interval above 0" if run in recurrent else "(none for the Transformer)")
+    for j in jrt:
+        for b in based:
+            add(f"minus {b[0]} ({b[1]}), default prompt", j,
+                [fmt_diff(paired_difference(cell(j, w), cell(b, w))) if cell(j, w) and cell(b, w) else ""
+                 for w in windows], ">= +10 where the recurrent models leave zero")
+        for t in transformer:
+            add(f"minus {t[0]} ({t[1]}), default prompt", j,
+                [fmt_diff(paired_difference(cell(j, w), cell(t, w))) if cell(j, w) and cell(t, w) else ""
+                 for w in windows], ">= -5 there")
     return "\n".join(lines) + "\n"
 
 
@@ -210,12 +321,17 @@ def main(argv=None) -> int:
     parser.add_argument("--by-attribute", type=int, default=None, metavar="WINDOW",
                         help="print copy-required hits per SWDE attribute at this window instead")
     parser.add_argument("--empty", action="store_true", help="print the share of empty answers instead")
+    parser.add_argument("--targets", action="store_true",
+                        help="print the experiment's criteria per window (paired bootstrap intervals) instead")
     parser.add_argument("--same-as-twice", action="store_true",
-                        help="print the share of examples whose answer JRT-Prompt leaves unchanged instead")
+                        help="print the share of examples whose answer JRT-Prompt leaves unchanged instead "
+                             "(all, and those with a non-empty answer)")
     args = parser.parse_args(argv)
     results = Path(args.results)
     if args.empty:
         sys.stdout.write(empty_answers(results))
+    elif args.targets:
+        sys.stdout.write(targets(results))
     elif args.same_as_twice:
         sys.stdout.write(same_generation(results))
     elif args.by_attribute:

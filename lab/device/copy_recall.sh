@@ -19,6 +19,10 @@
 #   bash lab/device/copy_recall.sh wait         # up to 560 s; packs $R into $OUT/copy.tgz; with
 #                                               # AFTER_STEPS="generate ..." and the job ended, also
 #                                               # runs those kernels_v2.sh steps into $OUT
+# PREPARE_ARGS="--drop-leaky" builds the data without self-contradicting recall examples: a new
+# series (data hash c846743b... instead of e3f80229...), not comparable with the first one.
+# Back here: python lab/device/merge_copy_recall.py /work/.device/N/copy.tgz results/copy_recall_300m
+# (checks the data hash and probe, copies runs/ and eval/, strips the job log).
 # The job: prepare (tokens, counterfactual recall split, probe) -> train the models side by side
 # -> evaluate; small results are copied into $R after each stage so every `wait` brings them back.
 set -euo pipefail
@@ -69,7 +73,7 @@ job)
   W=runs/copy; ROOT=.gpu_data/raw
   { nvidia-smi; $PY -c "import torch, triton, transformers; print(torch.__version__, triton.__version__, transformers.__version__)"; date -u; } > "$R/env.txt" 2>&1
   t0=$(date +%s)
-  [ -f "$W/probe.json" ] || $PY scripts/copy_recall.py prepare --data-root "$ROOT" --work "$W"
+  [ -f "$W/probe.json" ] || $PY scripts/copy_recall.py prepare --data-root "$ROOT" --work "$W" ${PREPARE_ARGS:-}
   echo "prepare: $(( $(date +%s) - t0 )) s"; gzip -c "$W/probe.json" > "$R/probe.json.gz"; collect
   while [ ! -f "$GATE" ] && [ $(( $(date +%s) - t0 )) -lt "${GATE_WAIT:-560}" ]; do sleep 5; done
   echo "training starts: $(( $(date +%s) - t0 )) s"

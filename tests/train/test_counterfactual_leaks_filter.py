@@ -29,8 +29,10 @@ def test_leak_check_finds_surviving_distinctive_words():
     assert check.distinctive("Jane Michaels", "Tom Harlow") == ["jane", "michaels"]
     assert check.surviving("Jane Michaels", "Tom Harlow", "Author: Tom Harlow. Author Michaels wrote it.") \
         == ["michaels"]
-    # a word shared with the substitute is not evidence of the old value
+    # a word shared with the substitute is not evidence of the old value; a longer word that merely
+    # contains it is not the same word
     assert check.distinctive("Jane Michaels", "Jane Harlow") == ["michaels"]
+    assert check.distinctive("Jane Michaels", "Tom Michaelson") == ["jane", "michaels"]
     # whole words only: "michaelson" does not name Michaels
     assert check.surviving("Jane Michaels", "Tom Harlow", "by Tom Harlow and Bo Michaelson") == []
     with pytest.raises(ValueError):

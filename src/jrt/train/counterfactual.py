@@ -96,8 +96,8 @@ _WORD = re.compile(r"\w+")
 class LeakCheck:
     """Which *distinctive* words of a replaced value still occur in an example's window.
 
-    A word of the original value is distinctive when it has at least ``min_chars`` word characters,
-    is not part of the substitute, and occurs in fewer than ``max_df`` of the documents the
+    A word of the original value is distinctive when it has at least ``min_chars`` word characters
+    (letters or digits), is not a word of the substitute, and occurs in fewer than ``max_df`` of the documents the
     examples come from (so "books", "press" or "device" never count); a word of a single document
     is always distinctive, however few the documents. Built once per annotation source from its
     training documents' texts.
@@ -116,13 +116,13 @@ class LeakCheck:
         self.min_chars = min_chars
 
     def distinctive(self, original: str, substitute: str) -> list[str]:
-        new = substitute.lower()
+        new = set(_WORD.findall(substitute.lower()))
         return [w for w in _WORD.findall(original.lower())
                 if len(w) >= self.min_chars and w not in new and self.doc_freq[w] < self.max_docs]
 
-    def surviving(self, original: str, substitute: str, window: str) -> list[str]:
-        """The distinctive words of `original` that occur as whole words in `window`."""
-        low = window.lower()
+    def surviving(self, original: str, substitute: str, text: str) -> list[str]:
+        """The distinctive words of `original` that occur as whole words in `text` (an example's prompt)."""
+        low = text.lower()
         return [w for w in self.distinctive(original, substitute) if re.search(rf"\b{re.escape(w)}\b", low)]
 
 
@@ -164,9 +164,10 @@ class CounterfactualBuilder:
             # the template is drawn before the leak check, so dropping an example leaves the random
             # stream (and with it every other example) as it would have been
             template = int(rng.integers(len(TEMPLATES)))
-            if self.leak_check is not None and self.leak_check.surviving(value, new, ctx):
+            prompt = render(template, ctx, key)
+            if self.leak_check is not None and self.leak_check.surviving(value, new, prompt):
                 self.dropped_leaky += 1
                 continue
             out.append(CounterfactualExample(source, doc_id, key, value, new, self.context_length, template,
-                                             render(template, ctx, key), f" {new}\n"))
+                                             prompt, f" {new}\n"))
         return out

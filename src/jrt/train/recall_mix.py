@@ -172,7 +172,7 @@ def build_recall_split(tmp: Path, data_root: Path, held: HeldOut, tokenizer, con
     if drop_leaky:  # only then: the manifest of a default build stays as it was
         check = next(c for c in leak_checks if c is not None)
         info["leaky_dropped"] = {"per_source": dropped, "max_df": check.max_df, "min_chars": check.min_chars,
-                                 "rule": "an example is dropped when its window still holds a distinctive word "
+                                 "rule": "an example is dropped when its prompt still holds a distinctive word "
                                          "of the value it replaced (jrt.train.counterfactual.LeakCheck)"}
     return split, info
 
