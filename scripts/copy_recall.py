@@ -117,16 +117,15 @@ def evaluate(args) -> None:
                        "--train-corpus", str(corpus), "--prefix-fill", fill, "--backend", "native",
                        "--dtype", "bfloat16", "--out", str(out), "--overwrite"]
                 jobs.append((model, cmd))
-    running: list[subprocess.Popen] = []
+    started: list[tuple[list[str], subprocess.Popen]] = []
     for _, cmd in jobs:
-        while len(running) >= args.parallel:
-            running = [p for p in running if p.poll() is None]
+        while sum(p.poll() is None for _, p in started) >= args.parallel:
             time.sleep(1)
         print("+", " ".join(cmd), file=sys.stderr, flush=True)
-        running.append(subprocess.Popen(cmd))
-    codes = [p.wait() for p in running]
-    if any(codes):
-        raise SystemExit(f"{sum(c != 0 for c in codes)} evaluations failed")
+        started.append((cmd, subprocess.Popen(cmd)))
+    failed = [cmd[cmd.index("--out") + 1] for cmd, p in started if p.wait() != 0]  # every job, not the last few
+    if failed:
+        raise SystemExit(f"{len(failed)} evaluations failed: {', '.join(failed)}")
 
 
 def main(argv=None) -> int:
@@ -171,7 +170,8 @@ def main(argv=None) -> int:
     e.add_argument("--windows", default=",".join(map(str, WINDOWS)), help="document windows to evaluate at (tokens)")
     e.add_argument("--limit", type=int, default=300)
     e.add_argument("--batch-size", type=int, default=32)
-    e.add_argument("--parallel", type=int, default=4)
+    e.add_argument("--parallel", type=int, default=6,
+                   help="evaluation jobs at once (one model: 3 windows, x2 fills for JRT-RNN, fit in one round)")
     r = sub.add_parser("report", help="tables and learning curves from a work folder or committed results")
     r.add_argument("--work", required=True)
     r.add_argument("--out", required=True)
