@@ -219,10 +219,34 @@ def _kernel_table(prof, use_cuda: bool, steps: int):
     return rows, total
 
 
+def _profile_steps(decoder, token, steps: int, use_cuda: bool, top: int) -> dict:
+    """Times `steps` steps of an ungraphed decoder (wall clock), then profiles as many more."""
+    from torch.profiler import ProfilerActivity, profile
+
+    _sync()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        token = decoder.step(token)
+    _sync()
+    step_ms = (time.perf_counter() - t0) * 1e3 / steps
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if use_cuda else [])
+    with profile(activities=activities) as prof:
+        for _ in range(steps):
+            token = decoder.step(token)
+        _sync()
+    rows, total = _kernel_table(prof, use_cuda, steps)
+    return dict(step_ms=step_ms, kernels_per_step=sum(r[1] for r in rows) / steps, kernel_us_per_step=total / steps,
+                distinct_kernels=len(rows),
+                top_kernels=[dict(name=n, calls=c, calls_per_step=c / steps, total_us=round(t, 1),
+                                  us_per_step=round(t / steps, 2), pct=round(100 * t / total, 2) if total else 0.0)
+                             for n, c, t in rows[:top]])
+
+
 def profile_jrt_step(model, batch: int, prompt: int, steps: int, top: int, hbm_bw: float, dtype, device,
-                     vocab: int) -> dict:
+                     vocab: int, compiled: bool = False) -> dict:
     from torch.profiler import ProfilerActivity, profile
     use_cuda = device == "cuda"
+    torch.manual_seed(0)
     ids = torch.randint(0, vocab, (batch, prompt), device=device)
     res = dict(batch=batch, prompt=prompt, steps=steps)
     p_bytes = param_bytes(model)
@@ -279,6 +303,13 @@ def profile_jrt_step(model, batch: int, prompt: int, steps: int, top: int, hbm_b
                                                  + ("" if grows else "; NO kernels were traced inside the graph"))
             except Exception as exc:
                 res["graph_error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+        if compiled:
+            # the torch.compile'd step launched without a graph: how far Inductor's fusion cuts the launches
+            cdec = RecurrentDecoder(model, cuda_graph=False, compile=True)
+            tok = cdec.prefill(ids)
+            for _ in range(3):  # the first step compiles
+                tok = cdec.step(tok)
+            res["compiled"] = _profile_steps(cdec, tok, steps, use_cuda, top)
     return res
 
 
@@ -303,6 +334,11 @@ def profile_markdown(profiles: list[dict], title: str) -> list[str]:
             g = p["graph_profile"]
             lines.append(f"- inside the graph: {g['kernel_us_per_step']:.1f} us kernel time per step, "
                          f"{g['kernels_per_step']:.0f} kernels, busy {100 * g['busy_fraction']:.0f}% of the step")
+        if "compiled" in p:
+            c = p["compiled"]
+            lines.append(f"- compiled step (torch.compile, no graph): {c['step_ms']:.3f} ms (wall), "
+                         f"{c['kernel_us_per_step']:.1f} us per step over {c['kernels_per_step']:.0f} launches "
+                         f"({c['distinct_kernels']} distinct); its top kernels are in the JSON")
         lines += ["", "| kernel | calls/step | total us | us/step | % |", "|---|---|---|---|---|"]
         for k in p["top_kernels"]:
             name = k["name"].replace("|", "\\|")
@@ -345,6 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="compare this many greedy tokens of a graphed / compiled decode with the eager "
                              "one (llama-static-graph, jrt-compile-graph; jrt-graph on CUDA; 0: off)")
     parser.add_argument("--profile-step", action="store_true", help="profile the eager jrt decode step (see above)")
+    parser.add_argument("--profile-compiled", action="store_true",
+                        help="with --profile-step: also profile the torch.compile'd step (launched without a graph)")
     parser.add_argument("--profile-batches", default=None, help="default 1,64 (1,2 with --quick)")
     parser.add_argument("--profile-prompt", type=int, default=None, help="default 1024 (48 with --quick)")
     parser.add_argument("--profile-steps", type=int, default=None, help="default 20 (5 with --quick)")
@@ -355,7 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.profile_compiled and not args.profile_step:
+        parser.error("--profile-compiled needs --profile-step")
     defaults = QUICK if args.quick else FULL
     for key, value in defaults.items():
         if getattr(args, key) is None:
@@ -421,7 +462,7 @@ def main(argv=None) -> int:
         for batch in [int(b) for b in args.profile_batches.split(",")]:
             try:
                 prof = profile_jrt_step(jrt, batch, args.profile_prompt, args.profile_steps, args.profile_top,
-                                        args.hbm_bw, dtype, device, id_high)
+                                        args.hbm_bw, dtype, device, id_high, compiled=args.profile_compiled)
             except Exception as exc:
                 prof = dict(batch=batch, prompt=args.profile_prompt, steps=args.profile_steps,
                             error="OOM" if isinstance(exc, torch.OutOfMemoryError)

@@ -25,3 +25,19 @@ def test_generate_quick_jrt_methods(tmp_path):
     # is the eager path itself and has nothing to compare)
     assert by_method["jrt-compile-graph"]["vs_eager_token_match"] == 1.0
     assert "vs_eager_token_match" not in by_method["jrt-graph"]
+
+
+def test_profile_of_the_compiled_step(tmp_path):
+    """--profile-step --profile-compiled on CPU: the compiled step is profiled beside the eager one and
+    runs fewer ops per step (Inductor fuses the norms, activations and casts)."""
+    cmd = [sys.executable, "generate.py", "--quick", "--out", str(tmp_path), "--methods", "jrt-graph",
+           "--prompts", "48", "--batches", "1", "--profile-step", "--profile-compiled", "--profile-batches", "1"]
+    r = subprocess.run(cmd, cwd=REPO / "benchmarks", capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ, PYTHONPATH=str(REPO / "src"), CUDA_VISIBLE_DEVICES=""))
+    assert r.returncode == 0, r.stderr[-2000:]
+    (prof,) = json.loads((tmp_path / "generate.json").read_text())["profile"]
+    assert "error" not in prof, prof
+    compiled = prof["compiled"]
+    assert 0 < compiled["kernels_per_step"] < prof["kernels_per_step"], (compiled["kernels_per_step"],
+                                                                         prof["kernels_per_step"])
+    assert "compiled step (torch.compile, no graph)" in (tmp_path / "generate_profile.md").read_text()

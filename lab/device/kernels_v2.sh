@@ -24,12 +24,15 @@
 #   5. (only when named) benchmarks/generate.py (limit 240 s): decode of jrt-360m, graphed and compiled +
 #      graphed (issue 17's decode target), against the graphed static-cache Llama, B in {1, 16},
 #      prompts 1024 and 8192, into $OUT/generate/.
+#   7. (only when named) profile_decode (limit 240 s): the jrt-360m decode step under the torch profiler at
+#      B = 1 and 16, eager, graphed and torch.compile'd (kernels per step, kernel time, top kernels):
+#      what still separates the compiled + graphed step from the 1.0 ms target; $OUT/profile_decode/.
 #   6. (only when named) tune_bwd (limit 300 s): benchmarks/tune_kernels.py --skip-fwd, the backward
 #      configs (BT x value block BD x warps x stages) timed on PLA forward + backward at T = 2048 and
 #      8192, B = 16, into $OUT/tune_bwd/tune.json: which BD the sm_90 backward set should name.
 # Files written to $OUT (8 for steps 1-4): pytest.log, prefill.json, prefill.log, train.json, train.log,
 # default/train.json, train_default.log, summary.json; step 5 adds generate.log and generate/generate.{json,md}.
-# Usage: OUT=/path bash lab/device/kernels_v2.sh [STEP ...]   (steps: pytest prefill train train_default, and generate, tune_bwd;
+# Usage: OUT=/path bash lab/device/kernels_v2.sh [STEP ...]   (steps: pytest prefill train train_default, and generate, profile_decode, tune_bwd;
 #        default: the first four; PYTHON=... picks the interpreter; default python)
 set -u
 cd "$(dirname "$0")/../.."
@@ -72,6 +75,9 @@ step train_default 35 "$PY" benchmarks/train_step.py --out "$OUT/default" --form
 # not in the default set (all steps would bring back more than the device's 8 files): name them
 [[ "$ONLY" == *" generate "* ]] && step generate 240 "$PY" benchmarks/generate.py --out "$OUT/generate" \
   --methods jrt-graph,jrt-compile-graph,llama-static-graph --batches 1,16 --prompts 1024,8192 --new-tokens 65 --repeats 3
+[[ "$ONLY" == *" profile_decode "* ]] && step profile_decode 240 "$PY" benchmarks/generate.py \
+  --out "$OUT/profile_decode" --methods jrt-compile-graph --batches 1 --prompts 1024 --new-tokens 65 --repeats 3 \
+  --profile-step --profile-compiled --profile-batches 1,16 --profile-prompt 1024 --profile-steps 20
 [[ "$ONLY" == *" tune_bwd "* ]] && step tune_bwd 300 "$PY" benchmarks/tune_kernels.py --skip-fwd --jobs 16 \
   --time-budget 200 --bwd-seq-lens 2048,8192 --out "$OUT/tune_bwd"
 
