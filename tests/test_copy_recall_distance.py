@@ -1,0 +1,59 @@
+"""scripts/copy_recall_distance.py: the answer's distance to the end of the prompt, counted in the
+tokenizer's tokens; hits bucketed from samples whose examples it rebuilds from the fixture data
+(and refuses samples that are not those examples)."""
+import gzip
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("copy_recall_distance", REPO / "scripts" / "copy_recall_distance.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_answer_distance_counts_tokens_from_the_last_occurrence(gpt2):
+    s = _script()
+    prompt = "Author: Jane Doe. Many words follow here about the book. Jane Doe signs. Author:"
+    # the last "Jane Doe" starts the tail " Jane Doe signs. Author:" (case-insensitive search)
+    tail = prompt[prompt.rfind("Jane Doe"):]
+    assert s.answer_distance(prompt, ["jane doe"], gpt2) == len(gpt2.encode(tail))
+    assert s.answer_distance(prompt, ["Nobody"], gpt2) is None
+    assert [s.bucket(d) for d in (1, 128, 129, 256, 257)] == ["<= 128", "<= 128", "129-256", "129-256", "> 256"]
+
+
+def test_distances_from_rebuilt_examples(tmp_path, gpt2, gpt2_tokenizer_dir, fixture_data_root):
+    from jrt.tasks import iter_task
+
+    s = _script()
+    examples = list(iter_task("swde", gpt2, data_dir=fixture_data_root, context_length=256, limit=6, seed=0,
+                              source="local"))
+    assert len(examples) >= 2
+    cfg = tmp_path / "eval" / "m" / "w256_pad"
+    cfg.mkdir(parents=True)
+    rows = [{"doc_id": ex.doc_id, "answers": list(ex.answers), "contains": i % 2, "copy_required": True}
+            for i, ex in enumerate(examples)]
+    with gzip.open(cfg / "samples_jrt_swde.jsonl.gz", "wt") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    table = s.distances(tmp_path, str(fixture_data_root), str(gpt2_tokenizer_dir), [256], tasks=("swde",), limit=6)
+    cells = table["m"]["swde"]["256"]
+    expected = {}
+    for r, ex in zip(rows, examples):
+        d = s.answer_distance(ex.prompt, list(ex.answers), gpt2)
+        cell = expected.setdefault("not in prompt" if d is None else s.bucket(d), [0, 0])
+        cell[0] += r["contains"]
+        cell[1] += 1
+    assert cells == expected and sum(n for _, n in cells.values()) == len(rows)
+    assert "| m | swde | 256 |" in s.markdown(table)
+
+    rows[0]["answers"] = ["something else"]
+    with gzip.open(cfg / "samples_jrt_swde.jsonl.gz", "wt") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    with pytest.raises(SystemExit, match="not the evaluated ones"):
+        s.distances(tmp_path, str(fixture_data_root), str(gpt2_tokenizer_dir), [256], tasks=("swde",), limit=6)
