@@ -22,7 +22,9 @@
 # PREPARE_ARGS="--drop-leaky" builds the data without self-contradicting recall examples: a new
 # series (data hash c846743b... instead of e3f80229...), not comparable with the first one.
 # Back here: python lab/device/merge_copy_recall.py /work/.device/N/copy.tgz results/copy_recall_300m
-# (checks the data hash and probe, copies runs/ and eval/, strips the job log).
+# (checks the data hash and probe, copies runs/ and eval/, strips the job log), then on the CPU
+# python scripts/copy_recall_distance.py --data-root .gpu_data/raw --out results/copy_recall_300m/answer_distance.json
+# and python scripts/copy_recall_report.py --results results/copy_recall_300m --targets (and the other tables).
 # The job: prepare (tokens, counterfactual recall split, probe) -> train the models side by side
 # -> evaluate; small results are copied into $R after each stage so every `wait` brings them back.
 set -euo pipefail
