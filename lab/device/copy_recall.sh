@@ -7,6 +7,9 @@
 # the tracked files stay under the device's 64 MiB) and the flash-linear-attention wheel into .whl/
 # (Mamba2's scan kernel). Each model of the 300M series (docs/RESULTS.md 3.1) is one stretch:
 #   MODELS=based-small TOKENS=300e6 KERNEL_STEPS=pytest bash lab/device/copy_recall.sh kernels
+# The fourth model is hf-gla:small, not hf-mamba2:small: Mamba2 trains at ~103k tokens/s on one
+# H200 (results/baselines_fla_80m_recall), so 300M tokens take ~2,900 s, more than one stretch;
+# GLA (235k whole-run, 266k at the end of its 80M run) needs ~1,150-1,280 s: MAX_TIME=1350 for it.
 # then `wait` calls; data preparation ~250 s, training 300M tokens ~1000 s, evaluation ~150 s.
 #
 # Device calls (carry [".gpu_data", ".whl"]), back to back on one warm machine:
@@ -73,6 +76,11 @@ kernels)
   ;;
 job)
   W=runs/copy; ROOT=.gpu_data/raw
+  # fla models (hf-gla, hf-mamba2) autotune every kernel on first use: seed Triton's cache with the
+  # results of an earlier session (baseline_lanes.sh explains; a seed for another version is unused)
+  SEED=lab/device/triton_autotune/fla-0.6.0_triton-3.6.0_h200.tgz
+  CACHE=${TRITON_CACHE_DIR:-$HOME/.triton/cache}
+  [ -f "$SEED" ] && mkdir -p "$CACHE" && tar xzf "$SEED" -C "$CACHE" --skip-old-files
   { nvidia-smi; $PY -c "import torch, triton, transformers; print(torch.__version__, triton.__version__, transformers.__version__)"; date -u; } > "$R/env.txt" 2>&1
   t0=$(date +%s)
   [ -f "$W/probe.json" ] || $PY scripts/copy_recall.py prepare --data-root "$ROOT" --work "$W" ${PREPARE_ARGS:-}
