@@ -237,6 +237,23 @@ def targets(results: Path, tasks=("swde", "fda")) -> str:
             vals.append(" / ".join(f"{sum(c[t])}/{len(c[t])} (>= {100 * wilson_interval(sum(c[t]), len(c[t]))[0]:.1f})"
                                    for t in tasks) if c else "")
         add("copy-required hits SWDE / FDA (95% lower bound, %)", run, vals, "where the recurrent models leave zero")
+    distance_file = results / "answer_distance.json"   # scripts/copy_recall_distance.py, default prompt
+    if distance_file.exists():
+        dist = json.loads(distance_file.read_text())
+        for run in runs:
+            per_task = dist["hits_n"].get(run[0]) if run[1] == dist.get("fill", "pad") else None
+            if not per_task:
+                continue
+            vals = []
+            for w in windows:
+                cells = [per_task.get(t, {}).get(str(w)) for t in tasks]
+                far = [sum(c[0] for k, c in cell.items() if k not in ("<= 128", "not in prompt")) if cell else None
+                       for cell in cells]
+                far_n = [sum(c[1] for k, c in cell.items() if k not in ("<= 128", "not in prompt")) if cell else None
+                         for cell in cells]
+                vals.append(" / ".join(f"{h}/{n}" for h, n in zip(far, far_n)) if None not in far else "")
+            add("copy-required hits with the answer > 128 tokens before the end, SWDE / FDA", run, vals,
+                "(beyond the sliding windows: only a state can carry these)")
     for run in recurrent + transformer:
         add("JRT-Prompt gain, copy-required average [95% CI]", run,
             [fmt_diff(paired_difference(cell(run, w, "twice"), cell(run, w))) if cell(run, w) and cell(run, w, "twice")

@@ -101,6 +101,14 @@ def test_targets_table_from_samples(tmp_path):
     assert rows[("minus based-small (pad), default prompt", "jrt-small (pad)")].startswith("+37.5 [")
     assert rows[("minus hf-llama_small (pad), default prompt", "jrt-small (pad)")].startswith("-12.5 [")
 
+    # with scripts/copy_recall_distance.py's counts beside the samples: the hits beyond 128 tokens
+    (tmp_path / "answer_distance.json").write_text(json.dumps({"fill": "pad", "hits_n": {"jrt-small": {
+        "swde": {"256": {"<= 128": [2, 2], "129-256": [0, 1], "> 256": [0, 1]}},
+        "fda": {"256": {"<= 128": [1, 3], "129-256": [0, 1]}}}}}))
+    table = _script().targets(tmp_path)
+    far = [line for line in table.splitlines() if "> 128 tokens" in line]
+    assert len(far) == 1 and "| jrt-small (pad) | 0/2 / 0/1 |" in far[0]
+
     _write_hits(tmp_path / "eval" / "based-small" / "w256_pad" / "samples_jrt_fda.jsonl.gz", [0, 0, 0, 0, 0],
                 [True, True, True, False, True])   # a different set of copy-required examples
     with pytest.raises(SystemExit, match="not the copy-required examples"):
