@@ -259,25 +259,11 @@ def profile_jrt_step(model, batch: int, prompt: int, steps: int, top: int, hbm_b
         token = decoder.prefill(ids)
         for _ in range(3):  # warm-up: Triton compilation / autotuning for this shape
             token = decoder.step(token)
-        _sync()
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            token = decoder.step(token)
-        _sync()
-        res["eager_step_ms"] = (time.perf_counter() - t0) * 1e3 / steps
-        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if use_cuda else [])
-        with profile(activities=activities) as prof:
-            for _ in range(steps):
-                token = decoder.step(token)
-            _sync()
-        rows, total = _kernel_table(prof, use_cuda, steps)
+        eager = _profile_steps(decoder, token, steps, use_cuda, top)
+        res["eager_step_ms"] = eager.pop("step_ms")
         res["unit"] = "CUDA kernel time (eager step)" if use_cuda else "CPU op self time (no CUDA)"
-        res["kernels_per_step"] = sum(r[1] for r in rows) / steps
-        res["kernel_us_per_step"] = total / steps
-        res["distinct_kernels"] = len(rows)
-        res["top_kernels"] = [dict(name=n, calls=c, calls_per_step=c / steps, total_us=round(t, 1),
-                                   us_per_step=round(t / steps, 2), pct=round(100 * t / total, 2) if total else 0.0)
-                              for n, c, t in rows[:top]]
+        res.update(eager)   # kernels_per_step, kernel_us_per_step, distinct_kernels, top_kernels
+        activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if use_cuda else [])
         if use_cuda:
             # graphed step: timed like jrt-graph (CUDA events over `steps` replays), then profiled (best effort)
             try:

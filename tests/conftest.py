@@ -52,6 +52,20 @@ def full_data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def load_script():
+    """load_script("name") -> scripts/name.py as a module (the scripts are not a package)."""
+    import importlib.util
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+@pytest.fixture(scope="session")
 def fixture_data_root() -> Path:
     """The small data root shipped in tests/fixtures/data (same layout as the full data)."""
     return FIXTURE_DATA

@@ -2,24 +2,13 @@
 tokenizer's tokens; hits bucketed from samples whose examples it rebuilds from the fixture data
 (and refuses samples that are not those examples)."""
 import gzip
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
 
-
-def _script():
-    spec = importlib.util.spec_from_file_location("copy_recall_distance", REPO / "scripts" / "copy_recall_distance.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_answer_distance_counts_tokens_from_the_last_occurrence(gpt2):
-    s = _script()
+def test_answer_distance_counts_tokens_from_the_last_occurrence(gpt2, load_script):
+    s = load_script("copy_recall_distance")
     prompt = "Author: Jane Doe. Many words follow here about the book. Jane Doe signs. Author:"
     # the last "Jane Doe" starts the tail " Jane Doe signs. Author:" (case-insensitive search)
     tail = prompt[prompt.rfind("Jane Doe"):]
@@ -28,10 +17,10 @@ def test_answer_distance_counts_tokens_from_the_last_occurrence(gpt2):
     assert [s.bucket(d) for d in (1, 128, 129, 256, 257)] == ["<= 128", "<= 128", "129-256", "129-256", "> 256"]
 
 
-def test_distances_from_rebuilt_examples(tmp_path, gpt2, gpt2_tokenizer_dir, fixture_data_root):
+def test_distances_from_rebuilt_examples(tmp_path, gpt2, gpt2_tokenizer_dir, fixture_data_root, load_script):
     from jrt.tasks import iter_task
 
-    s = _script()
+    s = load_script("copy_recall_distance")
     examples = list(iter_task("swde", gpt2, data_dir=fixture_data_root, context_length=256, limit=6, seed=0,
                               source="local"))
     assert len(examples) >= 2

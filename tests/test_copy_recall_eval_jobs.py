@@ -1,19 +1,8 @@
 """scripts/copy_recall.py eval: a job that fails early is reported even when later jobs succeed
 (the runner waits on every job it started, not only the last few)."""
 import argparse
-import importlib.util
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("copy_recall", REPO / "scripts" / "copy_recall.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class _FakeJob:
@@ -28,8 +17,8 @@ class _FakeJob:
         return self.code
 
 
-def test_an_early_failure_is_reported(tmp_path, monkeypatch):
-    script = _script()
+def test_an_early_failure_is_reported(tmp_path, monkeypatch, load_script):
+    script = load_script("copy_recall")
     monkeypatch.setattr(script, "warm_copy_required_cache", lambda *a, **k: None)
     monkeypatch.setattr(script.subprocess, "Popen", _FakeJob)
     args = argparse.Namespace(work=str(tmp_path), data_root=str(tmp_path), models="jrt-small",

@@ -2,20 +2,10 @@
 answers and of answers JRT-Prompt leaves unchanged are counted from the rows, and samples of the two
 prompts that are not the same examples in the same order are refused rather than compared."""
 import gzip
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("copy_recall_report", REPO / "scripts" / "copy_recall_report.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _write(path: Path, generations, doc_ids=None) -> None:
@@ -26,13 +16,13 @@ def _write(path: Path, generations, doc_ids=None) -> None:
             handle.write(json.dumps({"doc_id": doc_id, "generation": text}) + "\n")
 
 
-def test_same_generation_and_empty_shares(tmp_path):
+def test_same_generation_and_empty_shares(tmp_path, load_script):
     cfg = tmp_path / "eval" / "m" / "w256_pad"
     _write(cfg / "samples_jrt_swde.jsonl.gz", [" a", "", " b", " c"])
     _write(cfg / "samples_jrt_swde_twice.jsonl.gz", [" a", "", " x", " c"])  # 3 of 4 unchanged
     _write(cfg / "samples_jrt_fda.jsonl.gz", [" p", "\n", " q", " r", " s"])
     _write(cfg / "samples_jrt_fda_twice.jsonl.gz", [" z", "\n", " y", " r", " w"])  # 2 of 5 unchanged
-    report = _script()
+    report = load_script("copy_recall_report")
     # swde: 3 of 4 the same, 2 of the 3 with an answer ("" == "" is not counted there); fda: 2 of 5
     # the same, 1 of 4 with an answer ("\n" strips to nothing)
     assert report.same_generation(tmp_path).splitlines()[-1] == "| m | 256 | pad | 75 | 67 | 40 | 25 |"
@@ -40,21 +30,21 @@ def test_same_generation_and_empty_shares(tmp_path):
     assert report.empty_answers(tmp_path).splitlines()[-1] == "| m | 256 | pad | 25 | 25 | 20 | 20 |"
 
 
-def test_empty_sample_files_give_empty_cells(tmp_path):
+def test_empty_sample_files_give_empty_cells(tmp_path, load_script):
     cfg = tmp_path / "eval" / "m" / "w256_pad"
     for task in ("swde", "swde_twice", "fda", "fda_twice"):
         _write(cfg / f"samples_jrt_{task}.jsonl.gz", [])
-    report = _script()
+    report = load_script("copy_recall_report")
     assert report.same_generation(tmp_path).splitlines()[-1] == "| m | 256 | pad |  |  |  |  |"
     assert report.empty_answers(tmp_path).splitlines()[-1] == "| m | 256 | pad |  |  |  |  |"
 
 
-def test_same_generation_refuses_misaligned_samples(tmp_path):
+def test_same_generation_refuses_misaligned_samples(tmp_path, load_script):
     cfg = tmp_path / "eval" / "m" / "w512_pad"
     _write(cfg / "samples_jrt_swde.jsonl.gz", [" a", " b"], doc_ids=["d0", "d1"])
     _write(cfg / "samples_jrt_swde_twice.jsonl.gz", [" b", " a"], doc_ids=["d1", "d0"])
     with pytest.raises(SystemExit, match="not the same examples"):
-        _script().same_generation(tmp_path)
+        load_script("copy_recall_report").same_generation(tmp_path)
 
 
 def _write_hits(path: Path, hits, copy_required=None) -> None:
@@ -66,8 +56,8 @@ def _write_hits(path: Path, hits, copy_required=None) -> None:
                                      "copy_required": cr}) + "\n")
 
 
-def test_paired_difference_exact_cases():
-    report = _script()
+def test_paired_difference_exact_cases(load_script):
+    report = load_script("copy_recall_report")
     assert report.paired_difference({"swde": [1, 1, 1, 1]}, {"swde": [0, 0, 0, 0]}) == (100.0, 100.0, 100.0)
     same = report.paired_difference({"swde": [1, 0, 1, 0], "fda": [0, 0, 1, 1]}, {"swde": [1, 0, 1, 0], "fda": [0, 0, 1, 1]})
     assert same == (0.0, 0.0, 0.0)
@@ -79,7 +69,7 @@ def test_paired_difference_exact_cases():
         report.paired_difference({"swde": [1, 0]}, {"swde": [1]})
 
 
-def test_targets_table_from_samples(tmp_path):
+def test_targets_table_from_samples(tmp_path, load_script):
     """Three runs answering the same 4 copy-required (+1 not) examples per task at one window."""
     cr = [True, True, True, True, False]
     hits = {"hf-llama_small": ([1, 1, 1, 0, 1], [1, 0, 0, 0, 0]),   # 75 / 25 %
@@ -90,7 +80,7 @@ def test_targets_table_from_samples(tmp_path):
         for task, h in (("swde", swde), ("fda", fda)):
             _write_hits(cfg / f"samples_jrt_{task}.jsonl.gz", h, cr)
             _write_hits(cfg / f"samples_jrt_{task}_twice.jsonl.gz", h, cr)   # twice changes nothing
-    table = _script().targets(tmp_path)
+    table = load_script("copy_recall_report").targets(tmp_path)
     rows = {tuple(c.strip() for c in line.split("|")[1:3]): line.split("|")[3].strip()
             for line in table.splitlines()[2:]}
     assert rows[("copy-required SWDE / FDA %", "hf-llama_small (pad)")] == "75.0 / 25.0"
@@ -105,11 +95,11 @@ def test_targets_table_from_samples(tmp_path):
     (tmp_path / "answer_distance.json").write_text(json.dumps({"fill": "pad", "hits_n": {"jrt-small": {
         "swde": {"256": {"<= 128": [2, 2], "129-256": [0, 1], "> 256": [0, 1]}},
         "fda": {"256": {"<= 128": [1, 3], "129-256": [0, 1]}}}}}))
-    table = _script().targets(tmp_path)
+    table = load_script("copy_recall_report").targets(tmp_path)
     far = [line for line in table.splitlines() if "> 128 tokens" in line]
     assert len(far) == 1 and "| jrt-small (pad) | 0/2 / 0/1 |" in far[0]
 
     _write_hits(tmp_path / "eval" / "based-small" / "w256_pad" / "samples_jrt_fda.jsonl.gz", [0, 0, 0, 0, 0],
                 [True, True, True, False, True])   # a different set of copy-required examples
     with pytest.raises(SystemExit, match="not the copy-required examples"):
-        _script().targets(tmp_path)
+        load_script("copy_recall_report").targets(tmp_path)

@@ -1,18 +1,8 @@
 """scripts/counterfactual_leaks.py on a hand-made data root: a surname that survives the
 substitution is counted, a value replaced everywhere is not, and held-out documents are skipped."""
 import gzip
-import importlib.util
 import json
 from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("counterfactual_leaks", REPO / "scripts" / "counterfactual_leaks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _write(path: Path, rows) -> None:
@@ -22,8 +12,8 @@ def _write(path: Path, rows) -> None:
             handle.write(json.dumps(row) + "\n")
 
 
-def test_surviving_words_are_counted(tmp_path, gpt2_tokenizer_dir):
-    script = _script()
+def test_surviving_words_are_counted(tmp_path, gpt2_tokenizer_dir, load_script):
+    script = load_script("counterfactual_leaks")
 
     authors = ["Jane Austen", "Mark Twain", "Leo Tolstoy", "Emily Bronte"]
     isbns = ["9780141439518", "9780486280615", "9780143035008", "9780141441146"]

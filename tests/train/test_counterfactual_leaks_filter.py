@@ -4,11 +4,9 @@ builder makes without the check, and a prepared recall split built with --recall
 no example that names its replaced value."""
 from __future__ import annotations
 
-import gzip
-import json
-
 import numpy as np
 import pytest
+from train_helpers import annotated_values
 
 from jrt.train.counterfactual import CounterfactualBuilder, LeakCheck
 from jrt.train.data import DataError, TokenSplit, prepare_data
@@ -71,12 +69,7 @@ def test_prepared_split_without_leaky_examples(mini_root, tokenizer_dir, tmp_pat
 
     families, _ = recall_families(root, load_heldout(root, ["swde", "fda"]))
     checks = {kv_src: LeakCheck(texts.values()) for kv_src, _, texts, _ in families}
-    originals = {}
-    for fam, kv_file in (("swde_book_kv", "swde/swde_book_kv.jsonl.gz"), ("fda_kv", "fda/fda_kv.jsonl.gz")):
-        with gzip.open(root / kv_file, "rt") as f:
-            for line in f:
-                r = json.loads(line)
-                originals[(fam, r["doc_id"], r["key"])] = r["value"].strip()
+    originals = annotated_values(root)
     tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
 
     def rows(data_dir):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from train_helpers import run_cli
+from train_helpers import annotated_values, run_cli
 
 from jrt.train.data import DataError, PackedSequences, TokenSplit, prepare_data
 
@@ -84,12 +84,7 @@ def test_recall_examples_are_counterfactual_and_sized(prepared, tokenizer_dir, m
 
     tok = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     root, held = mini_root
-    originals = {}
-    for fam, kv_file in (("swde_book_kv", "swde/swde_book_kv.jsonl.gz"), ("fda_kv", "fda/fda_kv.jsonl.gz")):
-        with gzip.open(root / kv_file, "rt") as f:
-            for line in f:
-                r = json.loads(line)
-                originals[(fam, r["doc_id"], r["key"])] = r["value"].strip()
+    originals = annotated_values(root)
     for i, doc_id in enumerate(ids):
         _, fam, doc, key, _ = doc_id.split("/")
         row = split.tokens[split.offsets[i]:split.offsets[i + 1]].tolist()

@@ -92,6 +92,15 @@ def build_mini_root(src: Path, dst: Path, n_imdb: int = 60, n_swde: int = 6, n_f
 
 
 
+def annotated_values(root: Path) -> dict[tuple[str, str, str], str]:
+    """(annotation source, doc_id, key) -> the document's own value, from a data root's kv files."""
+    values = {}
+    for fam, kv_file in (("swde_book_kv", "swde/swde_book_kv.jsonl.gz"), ("fda_kv", "fda/fda_kv.jsonl.gz")):
+        for r in _rows(root / kv_file):
+            values[(fam, r["doc_id"], r["key"])] = r["value"].strip()
+    return values
+
+
 def run_cli(args, timeout=240, env=None, check=True):
     """`python -m jrt.train.cli ...` in a subprocess with one thread (deterministic, light on CPU)."""
     proc = subprocess.run([PY, "-m", "jrt.train.cli", *args], cwd=REPO_ROOT, env=env or SUB_ENV,
