@@ -96,8 +96,11 @@ def by_attribute(results: Path, window: int, fill: str = "pad", task: str = "swd
 
 
 def _eval_configs(results: Path) -> list[Path]:
-    """eval/<model>/w<window>_<fill> folders, by model and then by decreasing window."""
-    return sorted(results.glob("eval/*/w*_*"), key=lambda p: (p.parent.name, -int(p.name[1:].split("_")[0])))
+    """eval/<model>/w<window>_<fill> folders, by model, then by decreasing window, then by fill."""
+    def key(p: Path):
+        window, fill = p.name[1:].split("_")
+        return p.parent.name, -int(window), fill
+    return sorted(results.glob("eval/*/w*_*"), key=key)
 
 
 def _samples(cfg: Path, task: str) -> list[dict] | None:

@@ -39,6 +39,14 @@ def test_empty_sample_files_give_empty_cells(tmp_path, load_script):
     assert report.empty_answers(tmp_path).splitlines()[-1] == "| m | 256 | pad |  |  |  |  |"
 
 
+def test_rows_by_model_then_decreasing_window_then_fill(tmp_path, load_script):
+    # made in an order that a plain sort of the paths, or of the file creation, would not give
+    for cfg in ("w256_repeat", "w1000_repeat", "w256_pad", "w1000_pad"):
+        _write(tmp_path / "eval" / "m" / cfg / "samples_jrt_swde.jsonl.gz", [" a"])
+    rows = [line.split(" | ")[1:3] for line in load_script("copy_recall_report").empty_answers(tmp_path).splitlines()[2:]]
+    assert rows == [["1000", "pad"], ["1000", "repeat"], ["256", "pad"], ["256", "repeat"]]
+
+
 def test_same_generation_refuses_misaligned_samples(tmp_path, load_script):
     cfg = tmp_path / "eval" / "m" / "w512_pad"
     _write(cfg / "samples_jrt_swde.jsonl.gz", [" a", " b"], doc_ids=["d0", "d1"])
