@@ -23,8 +23,39 @@ def test_generate_quick_jrt_methods(tmp_path):
     assert by_method["jrt-compile-graph"]["decode_mode"].startswith("compiled")
     # the compiled step is checked against the eager decoder on every run (CPU: no graph, so jrt-graph
     # is the eager path itself and has nothing to compare)
-    assert by_method["jrt-compile-graph"]["vs_eager_token_match"] == 1.0
+    compiled = by_method["jrt-compile-graph"]
+    assert compiled["vs_eager_token_match"] == 1.0
+    # teacher-forced: every step's logits as the eager step's, up to float32 fusion rounding
+    assert compiled["vs_eager_forced_argmax_match"] == 1.0 and compiled["vs_eager_flip_margin_max"] == 0.0
+    assert 0 <= compiled["vs_eager_forced_max_logit_diff"] <= 1e-4 * max(compiled["vs_eager_logit_scale"], 1.0)
     assert "vs_eager_token_match" not in by_method["jrt-graph"]
+
+
+def test_decode_check_sees_a_wrong_step(load_script):
+    """decode_check on a decoder whose step is off by a constant on one logit: the teacher-forced
+    comparison reports that difference and the flipped argmaxes, which a rounding tie cannot cause."""
+    import torch
+
+    from jrt.models import JRTForCausalLM, preset_config
+    from jrt.models.generation import RecurrentDecoder
+
+    generate = load_script("generate", folder="benchmarks")
+    torch.manual_seed(0)
+    model = JRTForCausalLM(preset_config("jrt-tiny", vocab_size=64, initializer_range=0.3)).eval()
+    ids = torch.randint(0, 64, (2, 40))
+
+    class Skewed(RecurrentDecoder):            # always pushes token 7 to the top
+        def step_logits(self, token):
+            logits = super().step_logits(token).clone()
+            logits[:, 7] += 1e3
+            return logits
+
+    check = generate.decode_check(Skewed(model), model, ids, steps=5)
+    assert abs(check["vs_eager_forced_max_logit_diff"] - 1e3) < 1e-2 * 1e3
+    assert check["vs_eager_forced_argmax_match"] < 1.0
+    assert check["vs_eager_flip_margin_max"] > 0.0      # flips where the eager top two were not tied
+    same = generate.decode_check(RecurrentDecoder(model), model, ids, steps=5)
+    assert same["vs_eager_forced_max_logit_diff"] == 0.0 and same["vs_eager_token_match"] == 1.0
 
 
 def test_profile_of_the_compiled_step(tmp_path):

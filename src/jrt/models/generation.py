@@ -19,6 +19,7 @@ class RecurrentDecoder:
     decoder = RecurrentDecoder(model, cuda_graph=True)
     first = decoder.prefill(input_ids, attention_mask)     # [B] first new token
     token = decoder.step(first)                            # [B] each call: one O(1) step
+    logits = decoder.step_logits(token)                    # [B, V] the same step, logits instead
 
     compile: torch.compile the step (the first steps then take seconds to minutes to compile; the
     step is traced once, not once per token). Tokens equal the eager ones up to the fused kernels'
@@ -72,18 +73,23 @@ class RecurrentDecoder:
         self.cache.positions.copy_(positions)
         self._graph = graph
 
-    def step(self, token: torch.LongTensor) -> torch.LongTensor:
-        """Feeds token [B] and returns the next greedy token [B]."""
+    def step_logits(self, token: torch.LongTensor) -> torch.Tensor:
+        """Feeds token [B] and returns the next-token logits [B, V]. With a CUDA graph this is the
+        graph's static output buffer, overwritten by the next step: clone it to keep it."""
         if self.cache is None:
             raise RuntimeError("call prefill() before step()")
         if not self.cuda_graph:
-            return self._eager_step(token).argmax(-1)
+            return self._eager_step(token)
         if self._graph is None:
             self._capture(token)
         self._static_token.copy_(token.view(-1, 1))
         self._graph.replay()
         self.cache.seen_tokens += 1
-        return self._static_logits.argmax(-1)
+        return self._static_logits
+
+    def step(self, token: torch.LongTensor) -> torch.LongTensor:
+        """Feeds token [B] and returns the next greedy token [B]."""
+        return self.step_logits(token).argmax(-1)
 
 
 @torch.no_grad()
