@@ -15,6 +15,8 @@ waits for all; each logs the recall probe (jrt.train.probe) at every evaluation:
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import os
 import subprocess
 import sys
@@ -37,6 +39,28 @@ def _run(cmd: list[str], log: Path | None = None) -> None:
         subprocess.run(cmd, check=True, stdout=f, stderr=subprocess.STDOUT)
 
 
+def adopt_probe(source: Path, work: Path, windows: str, per_task: int) -> None:
+    """Use a probe built earlier from the same data build (e.g. a series' committed probe.json.gz)
+    instead of building one: its windows and size must be the ones asked for, and when it records
+    the data hash (probes built since that field exists) the hash must be this build's. An older
+    probe without it is taken on trust and said so; lab/device/merge_copy_recall.py compares the
+    examples with the series' probe afterwards."""
+    opener = gzip.open if source.suffix == ".gz" else open
+    with opener(source, "rt", encoding="utf-8") as f:
+        probe = json.load(f)
+    asked = [int(w) for w in windows.split(",")]
+    if sorted(probe["windows"]) != sorted(asked) or probe["per_task"] != per_task:
+        raise SystemExit(f"{source}: probe built for windows {probe['windows']}, {probe['per_task']} per task; "
+                         f"asked for {asked}, {per_task}")
+    data_hash = json.loads((work / "data" / "manifest.json").read_text())["hash"]
+    if "data_hash" not in probe:
+        print(f"{source}: no data hash recorded; its copy-required tags are assumed to be this build's "
+              f"({data_hash[:8]}...)", file=sys.stderr)
+    elif probe["data_hash"] != data_hash:
+        raise SystemExit(f"{source}: built from data {probe['data_hash'][:8]}..., this build is {data_hash[:8]}...")
+    (work / "probe.json").write_text(json.dumps(probe) + "\n")
+
+
 def prepare(args) -> None:
     work = Path(args.work)
     data = work / "data"
@@ -44,6 +68,9 @@ def prepare(args) -> None:
           "--tokenizer", args.tokenizer, "--sources", args.sources, "--recall-fraction", str(args.recall_fraction),
           "--recall-context-lengths", args.recall_context_lengths, "--seed", str(args.seed), "--overwrite"]
          + (["--recall-drop-leaky"] if args.drop_leaky else []))
+    if args.probe:   # training can start now; `eval` exports the training text if nobody has
+        adopt_probe(Path(args.probe), work, args.windows, args.probe_per_task)
+        return
     _run([sys.executable, "-m", "jrt.train.probe", "build", "--data", str(data), "--data-root", args.data_root,
           "--out", str(work / "probe.json"), "--windows", args.windows,
           "--per-task", str(args.probe_per_task)])
@@ -103,6 +130,8 @@ def evaluate(args) -> None:
     """Every model x window x {default, twice} (+ JRT-RNN read-2x), several models side by side."""
     work = Path(args.work)
     corpus = work / "data" / "training_text.txt.gz"
+    if not corpus.exists():   # prepare --probe leaves it out (or a job exporting it beside training died)
+        _run([sys.executable, "-m", "jrt.train.probe", "export", "--data", str(work / "data")])
     windows = [int(w) for w in args.windows.split(",")]
     warm_copy_required_cache(corpus, args.data_root, work / "runs" / _safe(args.models.split(",")[0]) / "final_model",
                              windows, args.limit)
@@ -150,6 +179,10 @@ def main(argv=None) -> int:
     p.add_argument("--windows", default=",".join(map(str, WINDOWS)), help="document windows of the probe (tokens)")
     p.add_argument("--probe-per-task", type=int, default=128,
                    help="held-out examples per task and window in the learning-curve probe")
+    p.add_argument("--probe", default=None,
+                   help="use this probe (.json or .json.gz) built earlier from the same data instead of building "
+                        "one, e.g. the series' results/copy_recall_300m/probe.json.gz; saves the ~110 s of "
+                        "exporting the training text and tagging, which `eval` then does if still needed")
     p.add_argument("--seed", type=int, default=1111)
     t = sub.add_parser("train", help="train the models side by side on one GPU (equal tokens, same data order)")
     t.add_argument("--work", required=True)

@@ -22,6 +22,10 @@
 #   bash lab/device/copy_recall.sh wait         # up to 560 s; packs $R into $OUT/copy.tgz; with
 #                                               # AFTER_STEPS="generate ..." and the job ended, also
 #                                               # runs those kernels_v2.sh steps into $OUT
+# PROBE=results/copy_recall_300m/probe.json.gz adopts the series' committed probe instead of building
+# it (prepare --probe), so training starts ~110 s sooner, and exports the training text (needed by the
+# evaluation's copy-required tags) on the CPU while the model trains: for hf-gla:small, whose ~1,200 s
+# of training leave little of a 1,800 s session for the rest.
 # PREPARE_ARGS="--drop-leaky" builds the data without self-contradicting recall examples: a new
 # series (data hash c846743b... instead of e3f80229...), not comparable with the first one.
 # Back here: python lab/device/merge_copy_recall.py /work/.device/N/copy.tgz results/copy_recall_300m
@@ -83,13 +87,19 @@ job)
   [ -f "$SEED" ] && mkdir -p "$CACHE" && tar xzf "$SEED" -C "$CACHE" --skip-old-files
   { nvidia-smi; $PY -c "import torch, triton, transformers; print(torch.__version__, triton.__version__, transformers.__version__)"; date -u; } > "$R/env.txt" 2>&1
   t0=$(date +%s)
-  [ -f "$W/probe.json" ] || $PY scripts/copy_recall.py prepare --data-root "$ROOT" --work "$W" ${PREPARE_ARGS:-}
+  [ -f "$W/probe.json" ] || $PY scripts/copy_recall.py prepare --data-root "$ROOT" --work "$W" ${PREPARE_ARGS:-} \
+    ${PROBE:+--probe "$PROBE"}
+  EXPORT=
+  if [ -n "${PROBE:-}" ] && [ ! -f "$W/data/training_text.txt.gz" ]; then   # CPU work beside the training
+    $PY -m jrt.train.probe export --data "$W/data" > "$R/export.log" 2>&1 & EXPORT=$!
+  fi
   echo "prepare: $(( $(date +%s) - t0 )) s"; gzip -c "$W/probe.json" > "$R/probe.json.gz"; collect
   while [ ! -f "$GATE" ] && [ $(( $(date +%s) - t0 )) -lt "${GATE_WAIT:-560}" ]; do sleep 5; done
   echo "training starts: $(( $(date +%s) - t0 )) s"
   ( while sleep 60; do collect; done ) & COLLECTOR=$!
   $PY scripts/copy_recall.py train --work "$W" --models "$MODELS" --tokens "$TOKENS" --max-time "$MAX_TIME" || echo "train failed"
   echo "train done: $(( $(date +%s) - t0 )) s"; collect
+  [ -n "$EXPORT" ] && { wait "$EXPORT" || echo "training-text export failed (eval exports it again)"; }
   $PY scripts/copy_recall.py eval --work "$W" --models "$MODELS" --data-root "$ROOT" --limit "${EVAL_LIMIT:-300}" || echo "eval failed"
   echo "eval done: $(( $(date +%s) - t0 )) s"
   kill $COLLECTOR 2>/dev/null || true

@@ -23,3 +23,17 @@ def test_export_equals_decoded_documents_for_any_worker_count(prepared, tmp_path
                                    chunk_docs=chunk_docs)
         with gzip.open(out, "rt", encoding="utf-8") as handle:
             assert handle.read() == expected, (workers, chunk_docs)
+
+
+def test_export_subcommand_writes_the_training_text_beside_the_data(prepared, tmp_path):
+    """`python -m jrt.train.probe export`: what `copy_recall.py eval` runs when prepare --probe left it out."""
+    import shutil
+
+    from jrt.train.probe import export_training_text, main
+
+    data = shutil.copytree(prepared[0], tmp_path / "data")
+    reference = export_training_text(data, out=tmp_path / "reference.txt.gz", workers=1)
+    assert main(["export", "--data", str(data), "--workers", "1"]) == 0
+    with gzip.open(data / "training_text.txt.gz", "rt", encoding="utf-8") as got, \
+            gzip.open(reference, "rt", encoding="utf-8") as want:
+        assert got.read() == want.read()

@@ -151,14 +151,22 @@ def main(argv=None) -> int:
     b.add_argument("--seed", type=int, default=0)
     b.add_argument("--workers", type=int, default=min(16, os.cpu_count() or 1),
                    help="processes decoding the training text (the result does not depend on it)")
+    e = sub.add_parser("export", help="only export the training text (training_text.txt.gz, for copy-required tags)")
+    e.add_argument("--data", required=True, help="prepared data folder (jrt prepare-data)")
+    e.add_argument("--workers", type=int, default=min(16, os.cpu_count() or 1))
     args = parser.parse_args(argv)
-    if args.per_task < 1:
-        parser.error("--per-task must be >= 1")
     if args.workers < 1:
         parser.error("--workers must be >= 1")
+    if args.command == "export":
+        print(f"training text -> {export_training_text(args.data, workers=args.workers)}", file=sys.stderr)
+        return 0
+    if args.per_task < 1:
+        parser.error("--per-task must be >= 1")
     corpus = export_training_text(args.data, workers=args.workers)
     probe = build_probe(args.data_root, Path(args.data) / "tokenizer", corpus,
                         windows=[int(w) for w in args.windows.split(",")], per_task=args.per_task, seed=args.seed)
+    # the copy-required tags hold for this data build only: record which one
+    probe["data_hash"] = json.loads((Path(args.data) / "manifest.json").read_text())["hash"]
     Path(args.out).write_text(json.dumps(probe) + "\n")
     n_copy = sum(e["copy_required"] for e in probe["examples"])
     print(f"{len(probe['examples'])} probe examples ({n_copy} copy-required) -> {args.out}", file=sys.stderr)
