@@ -17,6 +17,9 @@ Methods (`--methods`, comma-separated; bf16, greedy, one H100/H200):
                       alias jrt)
   jrt-compile-graph   the same with the decode step compiled by torch.compile before it is graphed
                       (RecurrentDecoder(compile=True); the compile happens in the warm-up run)
+  jrt-compile-skinny-graph  jrt-compile-graph with every linear layer of the step on jrt.ops.skinny_linear
+                      (a weight-streaming Triton kernel for <= 16 rows) instead of cuBLAS
+                      (RecurrentDecoder(compile=True, skinny_linear=True); experimental)
   none                no sweep (e.g. with --profile-step alone)
 
 For each batch B and prompt length T: time to first token (the prefill, ms) and decode tokens/s
@@ -50,9 +53,10 @@ import torch
 from _llama_static import StaticCacheDecoder, kv_bytes_per_token
 
 from jrt.models import JRTForCausalLM, preset_config
-from jrt.models.generation import RecurrentDecoder
+from jrt.models.generation import RecurrentDecoder, compare_with_eager
 
-METHODS = ("llama-sdpa", "llama-static-graph", "llama-static-eager", "jrt-hf", "jrt-graph", "jrt-compile-graph")
+METHODS = ("llama-sdpa", "llama-static-graph", "llama-static-eager", "jrt-hf", "jrt-graph", "jrt-compile-graph",
+           "jrt-compile-skinny-graph")
 ALIASES = {"llama-hf": "llama-sdpa", "llama-static": "llama-static-graph", "jrt": "jrt-graph"}
 QUICK = dict(batches="1,2", prompts="48,96", new_tokens=6, repeats=1, profile_batches="1,2", profile_prompt=48,
              profile_steps=5)
@@ -117,46 +121,13 @@ def hf_generate_times(model, ids, new_tokens: int, repeats: int, **kwargs):
     return t1, max(tn - t1, 1e-6)
 
 
-def decode_check(fast: RecurrentDecoder, model, ids, steps: int) -> dict:
-    """A fast (graphed and/or compiled) decoder against a plain eager one from the same prompt.
-
-    Free-running greedy tokens diverge for good after the first flip, and with random weights the
-    top two logits are often closer than bf16 rounding, so the token match alone cannot tell a
-    rounding tie from a broken step. The check therefore also feeds both decoders the eager tokens
-    (teacher forcing) and compares every step's logits: the largest difference, the share of equal
-    argmaxes, and the widest eager top-1 / top-2 margin among the flipped argmaxes (flips with a
-    margin below the largest difference are ties that rounding decides)."""
-    eager = RecurrentDecoder(model)
-
-    def run(decoder, feed=None):
-        token, tokens, logits = decoder.prefill(ids), [], []
-        for i in range(steps):
-            step_logits = decoder.step_logits(token if feed is None else feed[:, i]).float().clone()
-            token = step_logits.argmax(-1)
-            tokens.append(token)
-            logits.append(step_logits)
-        return torch.stack(tokens, 1), torch.stack(logits, 1)                      # [B, S], [B, S, V]
-
-    first = eager.prefill(ids)
-    eager_tokens, eager_logits = run(eager)
-    free_tokens, _ = run(fast)
-    feed = torch.cat([first[:, None], eager_tokens[:, :-1]], 1)                      # the eager inputs
-    _, forced_logits = run(fast, feed)
-    flipped = forced_logits.argmax(-1) != eager_tokens
-    top2 = eager_logits.topk(2, dim=-1).values
-    margins = (top2[..., 0] - top2[..., 1])[flipped]
-    return {"vs_eager_token_match": float((free_tokens == eager_tokens).float().mean()),
-            "vs_eager_forced_argmax_match": float((~flipped).float().mean()),
-            "vs_eager_forced_max_logit_diff": float((forced_logits - eager_logits).abs().max()),
-            "vs_eager_logit_scale": float(eager_logits.abs().max()),
-            "vs_eager_flip_margin_max": float(margins.max()) if margins.numel() else 0.0}
-
-
-def graph_times(model, ids, new_tokens: int, repeats: int, compile: bool = False, check_tokens: int = 8):
+def graph_times(model, ids, new_tokens: int, repeats: int, compile: bool = False, check_tokens: int = 8,
+                skinny_linear: bool = False):
     """JRT through RecurrentDecoder: (prefill ms, decode ms for new_tokens - 1 steps, info). info holds
-    the decode mode and, when the step is graphed or compiled, decode_check over the first
-    check_tokens steps against a plain eager decoder from the same prompt."""
-    decoder = RecurrentDecoder(model, cuda_graph=torch.cuda.is_available(), compile=compile)
+    the decode mode and, when the step is graphed or compiled, compare_with_eager over the first
+    check_tokens steps against a plain eager decoder from the same prompt (compare_with_eager)."""
+    decoder = RecurrentDecoder(model, cuda_graph=torch.cuda.is_available(), compile=compile,
+                               skinny_linear=skinny_linear)
     prefill_ms = cuda_time_ms(lambda: decoder.prefill(ids), repeats)
     first = decoder.prefill(ids)
 
@@ -167,10 +138,10 @@ def graph_times(model, ids, new_tokens: int, repeats: int, compile: bool = False
 
     decode_ms = cuda_time_ms(decode, repeats)  # the first (warm-up) call captures the graph
     mode = "cuda-graph" if decoder.cuda_graph else "eager (no CUDA)"
-    info = dict(decode_mode=f"compiled {mode}" if compile else mode)
+    info = dict(decode_mode=("compiled " if compile else "") + ("skinny-linear " if skinny_linear else "") + mode)
     steps = min(check_tokens, new_tokens - 1)
     if steps > 0 and (decoder.cuda_graph or compile):
-        info.update(decode_check(decoder, model, ids, steps))
+        info.update(compare_with_eager(decoder, model, ids, steps))
     return prefill_ms, decode_ms, info
 
 
@@ -521,8 +492,9 @@ def main(argv=None) -> int:
                             info["decode_mode"] = "hf-generate"
                         else:
                             prefill_ms, decode_ms, info = graph_times(jrt, ids, args.new_tokens, args.repeats,
-                                                                      compile=method == "jrt-compile-graph",
-                                                                      check_tokens=args.check_tokens)
+                                                                      compile=method.startswith("jrt-compile"),
+                                                                      check_tokens=args.check_tokens,
+                                                                      skinny_linear="skinny" in method)
                     if method.startswith("llama"):
                         state = (prompt + args.new_tokens) * llama_kv_token
                         floor_bytes = p_bytes["llama"] + batch * state                      # K/V read once

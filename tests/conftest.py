@@ -53,19 +53,13 @@ def full_data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def load_script():
-    """load_script("name") -> scripts/name.py as a module (the scripts are not a package);
-    load_script("name", folder="benchmarks") for benchmarks/name.py, whose sibling modules it imports."""
+    """load_script("name") -> scripts/name.py as a module (the scripts are not a package)."""
     import importlib.util
-    import sys
 
-    def load(name: str, folder: str = "scripts"):
-        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / folder / f"{name}.py")
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / f"{name}.py")
         module = importlib.util.module_from_spec(spec)
-        sys.path.insert(0, str(REPO_ROOT / folder))
-        try:
-            spec.loader.exec_module(module)
-        finally:
-            sys.path.remove(str(REPO_ROOT / folder))
+        spec.loader.exec_module(module)
         return module
 
     return load

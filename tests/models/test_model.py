@@ -259,6 +259,37 @@ def test_compiled_decoder_equals_eager_and_compiles_once(device, cuda_graph):
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 1   # it was compiled, not run eagerly
 
 
+@pytest.mark.parametrize("compile", [False, True], ids=["eager", "compiled"])
+@pytest.mark.parametrize("device,cuda_graph", [
+    pytest.param("cpu", False, id="cpu"),
+    pytest.param("cuda", True, id="cuda-graphed",
+                 marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"))])
+def test_skinny_linear_decoder_equals_eager(device, cuda_graph, compile):
+    """RecurrentDecoder(skinny_linear=True): every linear layer of the step runs jrt::skinny_linear (the
+    Triton kernel; on CPU under the interpreter) instead of a GEMM, and the greedy tokens are the plain
+    eager decoder's."""
+    import torch._dynamo
+    from torch.profiler import profile
+
+    from jrt.models.generation import RecurrentDecoder, greedy_generate
+    model, ids, mask, _ = on_device(tiny_model("jrt-tiny"), *mixed_batch([9, 32, 45], seed=4), device)
+    eager = greedy_generate(model, ids, mask, max_new_tokens=6, cuda_graph=cuda_graph)
+    torch._dynamo.reset()
+    skinny = greedy_generate(model, ids, mask, max_new_tokens=6, cuda_graph=cuda_graph, compile=compile,
+                             skinny_linear=True)
+    assert torch.equal(eager, skinny)
+    decoder = RecurrentDecoder(model, compile=compile, skinny_linear=True)   # no graph: the profiler sees the ops
+    token = decoder.prefill(*model._fill_prefix(ids, mask, "pad"))
+    decoder.step(token)
+    with profile() as prof:
+        decoder.step(token)
+    names = [event.name for event in prof.events()]
+    n_linear = sum(isinstance(m, torch.nn.Linear) for m in model.modules()) - 2 * sum(   # the encoder's k/v
+        1 for m in model.modules() if hasattr(m, "k_enc_proj"))                          # projections: prefill only
+    assert sum(name == "jrt::skinny_linear" for name in names) == n_linear
+    assert not any(name in ("aten::mm", "aten::addmm") for name in names)
+
+
 def test_jrt_labels_loss_skips_the_non_causal_prefix():
     model = tiny_model("jrt-tiny", enc_length=10)
     ids = torch.randint(0, VOCAB, (2, 25))
@@ -290,3 +321,27 @@ def test_logits_to_keep_slices_the_full_logits(name):
         model(ids, labels=ids, logits_to_keep=1)
     with pytest.raises(ValueError, match="logits_to_keep"):
         model(ids, logits_to_keep=-1)
+
+
+def test_compare_with_eager_sees_a_wrong_step():
+    """compare_with_eager (benchmarks/generate.py's check of every fast decoder) on a decoder whose
+    step is off by a constant on one logit: the teacher-forced comparison reports that difference and
+    the flipped argmaxes, which a rounding tie cannot cause."""
+    from jrt.models.generation import RecurrentDecoder, compare_with_eager
+
+    torch.manual_seed(0)
+    model = JRTForCausalLM(preset_config("jrt-tiny", vocab_size=64, initializer_range=0.3)).eval()
+    ids = torch.randint(0, 64, (2, 40))
+
+    class Skewed(RecurrentDecoder):            # always pushes token 7 to the top
+        def step_logits(self, token):
+            logits = super().step_logits(token).clone()
+            logits[:, 7] += 1e3
+            return logits
+
+    check = compare_with_eager(Skewed(model), model, ids, steps=5)
+    assert abs(check["vs_eager_forced_max_logit_diff"] - 1e3) < 1e-2 * 1e3
+    assert check["vs_eager_forced_argmax_match"] < 1.0
+    assert check["vs_eager_flip_margin_max"] > 0.0      # flips where the eager top two were not tied
+    same = compare_with_eager(RecurrentDecoder(model), model, ids, steps=5)
+    assert same["vs_eager_forced_max_logit_diff"] == 0.0 and same["vs_eager_token_match"] == 1.0

@@ -13,6 +13,15 @@ import torch
 from .cache import JRTCache
 
 
+def _with_skinny_linear(step):
+    from jrt.ops.skinny_linear import SkinnyLinearMode
+
+    def step_with_skinny_linear(*args):
+        with SkinnyLinearMode():
+            return step(*args)
+    return step_with_skinny_linear
+
+
 class RecurrentDecoder:
     """Greedy decoding of a JRTForCausalLM with a constant-size cache.
 
@@ -24,13 +33,18 @@ class RecurrentDecoder:
     compile: torch.compile the step (the first steps then take seconds to minutes to compile; the
     step is traced once, not once per token). Tokens equal the eager ones up to the fused kernels'
     float rounding (the tests check equality on small models).
+    skinny_linear: run the step's linear layers (at most 16 rows each) through jrt.ops.skinny_linear,
+    a Triton kernel that streams each weight once, instead of cuBLAS (experimental: whether it is
+    faster on a given GPU is for benchmarks/generate.py to say; off by default).
     """
 
-    def __init__(self, model, cuda_graph: bool = False, compile: bool = False):
+    def __init__(self, model, cuda_graph: bool = False, compile: bool = False, skinny_linear: bool = False):
         self.model = model
         self.cuda_graph = cuda_graph
         self.compile = compile
-        self._step_logits = torch.compile(model.decode_logits, dynamic=False) if compile else model.decode_logits
+        self.skinny_linear = skinny_linear
+        step = _with_skinny_linear(model.decode_logits) if skinny_linear else model.decode_logits
+        self._step_logits = torch.compile(step, dynamic=False) if compile else step
         self.cache: JRTCache | None = None
         self._graph = None
         self._static_token = None
@@ -93,14 +107,51 @@ class RecurrentDecoder:
 
 
 @torch.no_grad()
+def compare_with_eager(fast: RecurrentDecoder, model, input_ids: torch.LongTensor, steps: int) -> dict:
+    """A fast decoder (graphed, compiled, skinny-linear) against a plain eager one from the same prompt
+    (already prefix-filled for JRT models), over `steps` decode steps.
+
+    Free-running greedy tokens diverge for good after the first flip, and with random weights the
+    top two logits are often closer than bf16 rounding, so the token match alone cannot tell a
+    rounding tie from a broken step. The check therefore also feeds both decoders the eager tokens
+    (teacher forcing) and compares every step's logits: the largest difference, the share of equal
+    argmaxes, and the widest eager top-1 / top-2 margin among the flipped argmaxes (flips with a
+    margin below the largest difference are ties that rounding decides)."""
+    eager = RecurrentDecoder(model)
+
+    def run(decoder, feed=None):
+        token, tokens, logits = decoder.prefill(input_ids), [], []
+        for i in range(steps):
+            step_logits = decoder.step_logits(token if feed is None else feed[:, i]).float().clone()
+            token = step_logits.argmax(-1)
+            tokens.append(token)
+            logits.append(step_logits)
+        return torch.stack(tokens, 1), torch.stack(logits, 1)                      # [B, S], [B, S, V]
+
+    first = eager.prefill(input_ids)
+    eager_tokens, eager_logits = run(eager)
+    free_tokens, _ = run(fast)
+    feed = torch.cat([first[:, None], eager_tokens[:, :-1]], 1)                      # the eager inputs
+    _, forced_logits = run(fast, feed)
+    flipped = forced_logits.argmax(-1) != eager_tokens
+    top2 = eager_logits.topk(2, dim=-1).values
+    margins = (top2[..., 0] - top2[..., 1])[flipped]
+    return {"vs_eager_token_match": float((free_tokens == eager_tokens).float().mean()),
+            "vs_eager_forced_argmax_match": float((~flipped).float().mean()),
+            "vs_eager_forced_max_logit_diff": float((forced_logits - eager_logits).abs().max()),
+            "vs_eager_logit_scale": float(eager_logits.abs().max()),
+            "vs_eager_flip_margin_max": float(margins.max()) if margins.numel() else 0.0}
+
+
+@torch.no_grad()
 def greedy_generate(model, input_ids, attention_mask=None, max_new_tokens: int = 32, cuda_graph: bool = False,
-                    prefix_fill: str = "pad", compile: bool = False) -> torch.LongTensor:
+                    prefix_fill: str = "pad", compile: bool = False, skinny_linear: bool = False) -> torch.LongTensor:
     """[B, T] prompt -> [B, max_new_tokens] greedy tokens, through RecurrentDecoder."""
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)
     if model.config.is_jrt:
         input_ids, attention_mask = model._fill_prefix(input_ids, attention_mask, prefix_fill)
-    decoder = RecurrentDecoder(model, cuda_graph=cuda_graph, compile=compile)
+    decoder = RecurrentDecoder(model, cuda_graph=cuda_graph, compile=compile, skinny_linear=skinny_linear)
     token = decoder.prefill(input_ids, attention_mask)
     tokens = [token]
     for _ in range(max_new_tokens - 1):

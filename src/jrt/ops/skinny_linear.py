@@ -1,0 +1,75 @@
+"""Linear layer for a few rows (a decode step): x W^T + b through one weight-streaming Triton kernel.
+
+`skinny_linear(x, weight, bias)` equals `torch.nn.functional.linear` for inputs of at most 16 rows
+(all leading dimensions together). The Triton kernel (ops/triton/skinny_linear.py) runs for CUDA
+tensors (and under TRITON_INTERPRET=1 on CPU, for the tests); anywhere else it is F.linear. It is
+registered as the custom op ``jrt::skinny_linear`` so torch.compile keeps it as one call (Inductor
+does not trace into it) and a CUDA graph captures it like any kernel. Forward only: decode runs
+without autograd.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+MAX_ROWS = 16
+
+
+def _kernel_available(x: torch.Tensor) -> bool:
+    if x.is_cuda:
+        return True
+    from .triton._common import INTERPRET  # CPU tensors reach the kernel only in the interpreter
+    return INTERPRET
+
+
+@torch.library.custom_op("jrt::skinny_linear", mutates_args=())
+def _skinny_linear_op(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    from .triton.skinny_linear import skinny_linear_triton
+    return skinny_linear_triton(x, weight, bias)
+
+
+@_skinny_linear_op.register_fake
+def _(x, weight, bias):
+    return x.new_empty(x.shape[0], weight.shape[0])
+
+
+def skinny_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """x [..., K] with at most 16 rows in all, weight [N, K], bias [N] or None -> [..., N].
+
+    Raises ValueError for more rows (a GEMM's job: use F.linear), mismatched shapes or dtypes, and
+    inputs that require grad (no backward)."""
+    if x.dim() < 1 or weight.dim() != 2 or x.shape[-1] != weight.shape[1]:
+        raise ValueError(f"skinny_linear: x [..., K] and weight [N, K] needed, got x {tuple(x.shape)}, "
+                         f"weight {tuple(weight.shape)}")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"skinny_linear: bias must be [N] = [{weight.shape[0]}], got {tuple(bias.shape)}")
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
+        raise ValueError(f"skinny_linear: x, weight and bias must share a dtype, got {x.dtype}, {weight.dtype}"
+                         + (f", {bias.dtype}" if bias is not None else ""))
+    rows = x.numel() // max(x.shape[-1], 1)
+    if rows > MAX_ROWS:
+        raise ValueError(f"skinny_linear: at most {MAX_ROWS} rows, got {rows} (use torch.nn.functional.linear)")
+    if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad
+                                    or (bias is not None and bias.requires_grad)):
+        raise ValueError("skinny_linear: forward only (decode); call it under torch.no_grad()")
+    if not _kernel_available(x) or x.dtype == torch.float64 or rows == 0:
+        return F.linear(x, weight, bias)
+    y = _skinny_linear_op(x.reshape(rows, x.shape[-1]), weight, bias)
+    return y.reshape(*x.shape[:-1], weight.shape[0])
+
+
+class SkinnyLinearMode(torch.overrides.TorchFunctionMode):
+    """Inside ``with SkinnyLinearMode():`` every torch.nn.functional.linear call (nn.Linear's forward)
+    with at most 16 rows runs skinny_linear; larger ones stay F.linear. The model's modules and
+    weights are untouched, so a decode step opts in without the layers knowing (RecurrentDecoder's
+    ``skinny_linear=True``); torch.compile traces through the mode."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is F.linear:
+            x, weight = args[0], args[1] if len(args) > 1 else kwargs["weight"]
+            bias = args[2] if len(args) > 2 else kwargs.get("bias")
+            if x.dim() >= 1 and x.numel() // max(x.shape[-1], 1) <= MAX_ROWS and _kernel_available(x) \
+                    and x.dtype != torch.float64:
+                return skinny_linear(x, weight, bias)
+        return func(*args, **kwargs)
