@@ -6,7 +6,10 @@ copy-required hit is: was the answer inside the last 128 tokens, where the windo
 further back, where only the state can have carried it? This rebuilds every evaluated prompt
 (`jrt.tasks.iter_task`, the evaluation's own sampling: limit and seed as in `scripts/copy_recall.py
 eval`), checks it is the example of the saved sample, and measures the distance in tokens from the
-start of the gold answer's last occurrence to the end of the prompt.
+start of the gold answer's last occurrence to the end of the prompt. For the misses whose answer
+is further back than the window, it also says what the model wrote instead: nothing, a span of the
+last 128 tokens (a copy from the window, of the wrong thing), a span from further back, or text
+the prompt does not hold.
 
     python scripts/copy_recall_distance.py --results results/copy_recall_300m --data-root DATA \\
         --windows 256,1000 --out results/copy_recall_300m/answer_distance.json
@@ -37,16 +40,13 @@ def bucket(distance: int) -> str:
     return next(name for lo, hi, name in BUCKETS if lo <= distance <= hi)
 
 
-def distances(results: Path, data_root: str, tokenizer_dir: str, windows: list[int], fill: str = "pad",
-              tasks=("swde", "fda"), limit: int = 300) -> dict:
-    """{model: {task: {window: {bucket: [hits, n]}}}} over the copy-required examples, default prompt."""
-    from transformers import AutoTokenizer
-
+def evaluated(results: Path, data_root: str, tokenizer, windows: list[int], fill: str = "pad",
+              tasks=("swde", "fda"), limit: int = 300):
+    """(model, task, window, sample row, gold answers, prompt) for every copy-required example of the
+    saved default-prompt samples, each prompt rebuilt and checked to be the evaluated example."""
     from jrt.tasks import iter_task
 
-    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     prompts: dict = {}
-    out: dict = {}
     for cfg in sorted(results.glob(f"eval/*/w*_{fill}")):
         model, window = cfg.parent.name, int(cfg.name[1:].split("_")[0])
         if window not in windows:
@@ -60,21 +60,65 @@ def distances(results: Path, data_root: str, tokenizer_dir: str, windows: list[i
             key = (task, window)
             if key not in prompts:
                 prompts[key] = [(ex.doc_id, list(ex.answers), ex.prompt) for ex in
-                                iter_task(task, tok, data_dir=data_root, context_length=window, limit=limit,
+                                iter_task(task, tokenizer, data_dir=data_root, context_length=window, limit=limit,
                                           seed=0, source="local")]
             examples = prompts[key]
             if [(r["doc_id"], r["answers"]) for r in rows] != [(d, a) for d, a, _ in examples]:
                 raise SystemExit(f"{f}: the rebuilt examples are not the evaluated ones (other data, limit or seed?)")
-            cells = out.setdefault(model, {}).setdefault(task, {}).setdefault(str(window), {})
             for r, (_, answers, prompt) in zip(rows, examples):
-                if not r.get("copy_required"):
-                    continue
-                d = answer_distance(prompt, answers, tok)
-                name = "not in prompt" if d is None else bucket(d)
-                cell = cells.setdefault(name, [0, 0])
-                cell[0] += int(bool(r["contains"]))
-                cell[1] += 1
+                if r.get("copy_required"):
+                    yield model, task, window, r, answers, prompt
+
+
+def distances(results: Path, data_root: str, tokenizer_dir: str, windows: list[int], fill: str = "pad",
+              tasks=("swde", "fda"), limit: int = 300, misses: dict | None = None) -> dict:
+    """{model: {task: {window: {bucket: [hits, n]}}}} over the copy-required examples, default prompt.
+    With a `misses` dict, also fills it with miss_kind counts of the misses whose answer is more than
+    WINDOW tokens from the end: {model: {task: {window: {kind: n}}}}."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    out: dict = {}
+    for model, task, window, r, answers, prompt in evaluated(results, data_root, tok, windows, fill, tasks, limit):
+        d = answer_distance(prompt, answers, tok)
+        name = "not in prompt" if d is None else bucket(d)
+        cell = out.setdefault(model, {}).setdefault(task, {}).setdefault(str(window), {}).setdefault(name, [0, 0])
+        cell[0] += int(bool(r["contains"]))
+        cell[1] += 1
+        if misses is not None and d is not None and d > WINDOW and not r["contains"]:
+            kinds = misses.setdefault(model, {}).setdefault(task, {}).setdefault(str(window), {})
+            kind = miss_kind(r.get("generation", ""), prompt, tok)
+            kinds[kind] = kinds.get(kind, 0) + 1
     return out
+
+
+WINDOW = 128                # the recurrent models' sliding-window span
+MISS_KINDS = ("empty", "copied from the last 128 tokens", "copied from further back", "not in the prompt")
+
+
+def miss_kind(generation: str, prompt: str, tokenizer) -> str:
+    """What a wrong answer is (the first line of the continuation, as scored): empty, a span of the
+    last WINDOW tokens of the prompt, a span from further back, or text the prompt does not hold
+    (from memory). Case-insensitive substring tests, so a very short answer can match by chance."""
+    answer = generation.split("\n")[0].strip().lower()
+    if not answer:
+        return MISS_KINDS[0]
+    tail = tokenizer.decode(tokenizer.encode(prompt, add_special_tokens=False)[-WINDOW:]).lower()
+    if answer in tail:
+        return MISS_KINDS[1]
+    return MISS_KINDS[2] if answer in prompt.lower() else MISS_KINDS[3]
+
+
+def misses_markdown(misses: dict) -> str:
+    lines = ["| model | task | window | misses | " + " | ".join(MISS_KINDS) + " |",
+             "|---|---|---|---|" + "---|" * len(MISS_KINDS)]
+    for model, per_task in sorted(misses.items()):
+        for task, per_window in per_task.items():
+            for window, kinds in sorted(per_window.items(), key=lambda kv: -int(kv[0])):
+                n = sum(kinds.values())
+                cells = [f"{100 * kinds.get(k, 0) / n:.0f}%" for k in MISS_KINDS]
+                lines.append(f"| {model} | {task} | {window} | {n} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown(table: dict) -> str:
@@ -101,14 +145,17 @@ def main(argv=None) -> int:
     p.add_argument("--limit", type=int, default=300, help="as the evaluation's --limit")
     p.add_argument("--out", default=None, help="also write the counts here as JSON")
     args = p.parse_args(argv)
+    misses: dict = {}
     table = distances(Path(args.results), args.data_root, args.tokenizer or str(Path(args.data_root) / "tokenizers" / "gpt2"),
-                      [int(w) for w in args.windows.split(",")], args.fill, limit=args.limit)
+                      [int(w) for w in args.windows.split(",")], args.fill, limit=args.limit, misses=misses)
     if not table:
         raise SystemExit(f"no samples under {args.results}/eval/*/w*_{args.fill}")
     if args.out:
         Path(args.out).write_text(json.dumps({"buckets": [b[2] for b in BUCKETS], "fill": args.fill,
-                                              "hits_n": table}, indent=1) + "\n")
+                                              "hits_n": table, "far_misses": misses}, indent=1) + "\n")
     sys.stdout.write(markdown(table))
+    sys.stdout.write(f"\nWhat the misses answer whose gold answer is more than {WINDOW} tokens from the end:\n\n")
+    sys.stdout.write(misses_markdown(misses))
     return 0
 
 

@@ -46,3 +46,35 @@ def test_distances_from_rebuilt_examples(tmp_path, gpt2, gpt2_tokenizer_dir, fix
         f.writelines(json.dumps(r) + "\n" for r in rows)
     with pytest.raises(SystemExit, match="not the evaluated ones"):
         s.distances(tmp_path, str(fixture_data_root), str(gpt2_tokenizer_dir), [256], tasks=("swde",), limit=6)
+
+
+def test_miss_kind_says_where_a_wrong_answer_comes_from(gpt2, load_script):
+    s = load_script("copy_recall_distance")
+    far = "Publisher: Acme Books. " + "filler words " * 200           # > 128 tokens before the end
+    prompt = far + "Isbn: 123. Title: The Sea. Author:"
+    assert s.miss_kind("\nJane", prompt, gpt2) == "empty"              # first line empty, as scored
+    assert s.miss_kind(" The Sea\nmore", prompt, gpt2) == "copied from the last 128 tokens"
+    assert s.miss_kind(" acme books", prompt, gpt2) == "copied from further back"
+    assert s.miss_kind(" Zed Smith", prompt, gpt2) == "not in the prompt"
+
+
+def test_far_misses_counted_for_answers_beyond_the_window(tmp_path, gpt2, gpt2_tokenizer_dir, fixture_data_root,
+                                                          load_script):
+    from jrt.tasks import iter_task
+
+    s = load_script("copy_recall_distance")
+    examples = list(iter_task("swde", gpt2, data_dir=fixture_data_root, context_length=1000, limit=6, seed=0,
+                              source="local"))
+    cfg = tmp_path / "eval" / "m" / "w1000_pad"
+    cfg.mkdir(parents=True)
+    rows = [{"doc_id": ex.doc_id, "answers": list(ex.answers), "contains": 0, "copy_required": True,
+             "generation": " Zed Smith\n"} for ex in examples]
+    with gzip.open(cfg / "samples_jrt_swde.jsonl.gz", "wt") as f:
+        f.writelines(json.dumps(r) + "\n" for r in rows)
+    misses: dict = {}
+    s.distances(tmp_path, str(fixture_data_root), str(gpt2_tokenizer_dir), [1000], tasks=("swde",), limit=6,
+                misses=misses)
+    far = sum(1 for ex in examples if (d := s.answer_distance(ex.prompt, list(ex.answers), gpt2)) and d > 128)
+    assert far >= 1
+    assert misses == {"m": {"swde": {"1000": {"not in the prompt": far}}}}
+    assert "| m | swde | 1000 | " + str(far) + " | 0% | 0% | 0% | 100% |" in s.misses_markdown(misses)
