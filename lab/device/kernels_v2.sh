@@ -29,8 +29,9 @@
 #      what still separates the compiled + graphed step from the 1.0 ms target; $OUT/profile_decode/.
 #   8. (only when named) skinny (limit 200 s): the skinny-linear decode path: its GPU tests (bf16 against
 #      cuBLAS, the cuda-graphed decoder against eager), then benchmarks/generate.py with
-#      jrt-compile-graph and jrt-compile-skinny-graph at B in {1, 16}, prompt 1024 (same run, same
-#      process): whether streaming the weights beats cuBLAS's GEMMs; $OUT/skinny/ and skinny.log.
+#      jrt-compile-graph, jrt-compile-skinny-graph and jrt-compile-autotune-graph (Inductor's
+#      max-autotune GEMM search) at B in {1, 16}, prompt 1024 (same run, same process): which of the
+#      two beats cuBLAS's GEMMs; $OUT/skinny/ and skinny.log.
 #   6. (only when named) tune_bwd (limit 300 s): benchmarks/tune_kernels.py --skip-fwd, the backward
 #      configs (BT x value block BD x warps x stages) timed on PLA forward + backward at T = 2048 and
 #      8192, B = 16, into $OUT/tune_bwd/tune.json: which BD the sm_90 backward set should name.
@@ -84,7 +85,7 @@ step train_default 35 "$PY" benchmarks/train_step.py --out "$OUT/default" --form
   --profile-step --profile-compiled --profile-batches 1,16 --profile-prompt 1024 --profile-steps 20
 [[ "$ONLY" == *" skinny "* ]] && step skinny 200 bash -c '"$0" -m pytest -q -p no:cacheprovider -rf \
   tests/ops/test_skinny_linear.py "tests/models/test_model.py::test_skinny_linear_decoder_equals_eager"; t=$?
-  "$0" benchmarks/generate.py --out "$1/skinny" --methods jrt-compile-graph,jrt-compile-skinny-graph \
+  "$0" benchmarks/generate.py --out "$1/skinny" --methods jrt-compile-graph,jrt-compile-skinny-graph,jrt-compile-autotune-graph \
     --batches 1,16 --prompts 1024 --new-tokens 65 --repeats 3 || exit $?; exit $t' "$PY" "$OUT"
 [[ "$ONLY" == *" tune_bwd "* ]] && step tune_bwd 300 "$PY" benchmarks/tune_kernels.py --skip-fwd --jobs 16 \
   --time-budget 200 --bwd-seq-lens 2048,8192 --out "$OUT/tune_bwd"

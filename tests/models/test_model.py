@@ -290,6 +290,23 @@ def test_skinny_linear_decoder_equals_eager(device, cuda_graph, compile):
     assert not any(name in ("aten::mm", "aten::addmm") for name in names)
 
 
+def test_decoder_compile_mode(monkeypatch):
+    """compile_mode reaches torch.compile; modes that capture CUDA graphs of their own are refused
+    inside the decoder's graph, and a mode without compile=True is an error, not ignored."""
+    from jrt.models.generation import RecurrentDecoder
+    model = tiny_model("jrt-tiny")
+    seen = {}
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: seen.update(kwargs) or fn)
+    RecurrentDecoder(model, cuda_graph=True, compile=True, compile_mode="max-autotune-no-cudagraphs")
+    assert seen == {"dynamic": False, "mode": "max-autotune-no-cudagraphs"}
+    with pytest.raises(ValueError, match="needs compile=True"):
+        RecurrentDecoder(model, compile_mode="max-autotune-no-cudagraphs")
+    for mode in ("reduce-overhead", "max-autotune"):
+        with pytest.raises(ValueError, match="CUDA graphs of its own"):
+            RecurrentDecoder(model, cuda_graph=True, compile=True, compile_mode=mode)
+    RecurrentDecoder(model, cuda_graph=False, compile=True, compile_mode="reduce-overhead")   # no graph: allowed
+
+
 def test_jrt_labels_loss_skips_the_non_causal_prefix():
     model = tiny_model("jrt-tiny", enc_length=10)
     ids = torch.randint(0, VOCAB, (2, 25))

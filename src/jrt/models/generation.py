@@ -33,18 +33,28 @@ class RecurrentDecoder:
     compile: torch.compile the step (the first steps then take seconds to minutes to compile; the
     step is traced once, not once per token). Tokens equal the eager ones up to the fused kernels'
     float rounding (the tests check equality on small models).
+    compile_mode: torch.compile's mode for the step (None: its default). With cuda_graph=True use a
+    mode without CUDA graphs of its own (e.g. "max-autotune-no-cudagraphs", which also searches
+    Triton GEMM configs for the step's shapes): the decoder captures the graph itself.
     skinny_linear: run the step's linear layers (at most 16 rows each) through jrt.ops.skinny_linear,
     a Triton kernel that streams each weight once, instead of cuBLAS (experimental: whether it is
     faster on a given GPU is for benchmarks/generate.py to say; off by default).
     """
 
-    def __init__(self, model, cuda_graph: bool = False, compile: bool = False, skinny_linear: bool = False):
+    def __init__(self, model, cuda_graph: bool = False, compile: bool = False, skinny_linear: bool = False,
+                 compile_mode: str | None = None):
+        if compile_mode is not None and not compile:
+            raise ValueError("RecurrentDecoder: compile_mode needs compile=True")
+        if cuda_graph and compile_mode in ("reduce-overhead", "max-autotune"):
+            raise ValueError(f"RecurrentDecoder: compile_mode={compile_mode!r} captures CUDA graphs of its own, "
+                             "inside the decoder's graph; use 'max-autotune-no-cudagraphs' (or cuda_graph=False)")
         self.model = model
         self.cuda_graph = cuda_graph
         self.compile = compile
+        self.compile_mode = compile_mode
         self.skinny_linear = skinny_linear
         step = _with_skinny_linear(model.decode_logits) if skinny_linear else model.decode_logits
-        self._step_logits = torch.compile(step, dynamic=False) if compile else step
+        self._step_logits = torch.compile(step, dynamic=False, mode=compile_mode) if compile else step
         self.cache: JRTCache | None = None
         self._graph = None
         self._static_token = None
