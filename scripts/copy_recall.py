@@ -3,6 +3,7 @@
 Runs on any CUDA machine with a copy of the data (IMDB, SWDE, FDA with their held-out id lists):
 
     python scripts/copy_recall.py prepare --data-root ROOT --work W      # tokens + counterfactual recall + probe
+        [--probe results/copy_recall_300m/probe.json.gz]                 # (or adopt a series' probe: faster)
     python scripts/copy_recall.py train   --work W --tokens 120e6         # the models side by side on one GPU
     python scripts/copy_recall.py eval    --work W --data-root ROOT       # default / twice / read-2x, 3 windows
     python scripts/copy_recall.py report  --work W --out results/copy_recall   # tables + learning-curve plot
