@@ -349,3 +349,61 @@ def test_transposed_readout_variant(monkeypatch):
         _check_prefix_with_state_and_mask(B=2, T=77, P=30, H=2, F=4, D=40, pad=9)
     finally:
         _configs.override("fwd", None)
+
+
+@pytest.mark.parametrize("rg", [2, 4])
+@pytest.mark.parametrize("F,n_seg", [(16, 1), (12, 2)])
+def test_backward_row_groups(rg, F, n_seg, segments, monkeypatch):
+    """A backward set naming RG row groups (the quadratic state rows split over RG programs, dq, dk, dv
+    partial sums over them; F = 12 with RG = 4 leaves a group of padded rows only) gives the reference
+    gradients for PLA with left padding, a per-row prefix mask and an initial state, whole and segmented; the
+    launcher really ran with RG groups."""
+    from jrt.ops.triton import _configs, based_chunk
+    groups = []
+    real = _configs.backward_row_groups
+    monkeypatch.setattr(based_chunk._configs, "backward_row_groups",
+                        lambda cap, default=1: groups.append(real(cap, default)) or groups[-1])
+    segments(n_seg)
+    B, T, P, H, D = 2, 70, 40, 2, 24
+    q, k, v, ke, ve = _inputs(B, T, H, F, D, P=P)
+    mask = _left_pad_mask(B, T, 13)
+    pmask = torch.zeros(B, P, dtype=torch.bool)
+    for b in range(B):
+        first = int((~mask[b]).sum())
+        pmask[b, first:first + 25] = True
+    init = _init_state(B, H, F, D)
+    do = torch.randn(B, T, H, D, generator=torch.Generator().manual_seed(11))
+    kw = dict(key_padding_mask=mask, prefix_mask=pmask, initial_state=init)
+    o_ref, grads_ref = _grads(lambda *a: naive.prefix_linear_attention_naive(*a, **kw), (q, k, v, ke, ve), do)
+    _configs.override("bwd", [({"BT": 16, "RG": rg}, 4, 1)])
+    try:
+        o, grads = _grads(lambda *a: prefix_linear_attention(*a, backend="triton", **kw), (q, k, v, ke, ve), do)
+        ob, grads_b = _grads(lambda q_, k_, v_: based_linear_attention(q_, k_, v_, key_padding_mask=mask,
+                                                                        backend="triton"), (q, k, v), do)
+    finally:
+        _configs.override("bwd", None)
+    assert groups and set(groups) == {rg}
+    _assert_close(o, o_ref, "o")
+    for name, g, g_ref in zip(("q", "k", "v", "k_enc", "v_enc"), grads, grads_ref):
+        _assert_close(g, g_ref, f"d{name} RG={rg}")
+    ob_ref, grads_b_ref = _grads(lambda q_, k_, v_: naive.based_linear_attention_naive(q_, k_, v_,
+                                                                                       key_padding_mask=mask),
+                                 (q, k, v), do)
+    for name, g, g_ref in zip("qkv", grads_b, grads_b_ref):
+        _assert_close(g, g_ref, f"Based d{name} RG={rg}")
+
+
+def test_row_groups_must_be_a_power_of_two():
+    from jrt.ops.triton import _configs
+    _configs.override("bwd", [({"BT": 16, "RG": 3}, 4, 1)])
+    try:
+        with pytest.raises(ValueError, match="power of two"):
+            _configs.backward_row_groups(None)
+    finally:
+        _configs.override("bwd", None)
+    _configs.override("bwd", [({"BT": 16, "RG": 2}, 4, 1), ({"BT": 32, "RG": 4}, 4, 1)])
+    try:
+        with pytest.raises(ValueError, match="fixed per set"):
+            _configs.backward_row_groups(None)
+    finally:
+        _configs.override("bwd", None)
