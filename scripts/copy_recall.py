@@ -43,9 +43,10 @@ def _run(cmd: list[str], log: Path | None = None) -> None:
 def adopt_probe(source: Path, work: Path, windows: str, per_task: int) -> None:
     """Use a probe built earlier from the same data build (e.g. a series' committed probe.json.gz)
     instead of building one: its windows and size must be the ones asked for, and when it records
-    the data hash (probes built since that field exists) the hash must be this build's. An older
-    probe without it is taken on trust and said so; lab/device/merge_copy_recall.py compares the
-    examples with the series' probe afterwards."""
+    the data hash (probes built since that field exists, else the data_manifest.json beside it, as
+    in a series' results folder) the hash must be this build's. A probe with neither is taken on
+    trust and said so; lab/device/merge_copy_recall.py compares the examples with the series' probe
+    afterwards."""
     opener = gzip.open if source.suffix == ".gz" else open
     with opener(source, "rt", encoding="utf-8") as f:
         probe = json.load(f)
@@ -54,11 +55,15 @@ def adopt_probe(source: Path, work: Path, windows: str, per_task: int) -> None:
         raise SystemExit(f"{source}: probe built for windows {probe['windows']}, {probe['per_task']} per task; "
                          f"asked for {asked}, {per_task}")
     data_hash = json.loads((work / "data" / "manifest.json").read_text())["hash"]
-    if "data_hash" not in probe:
-        print(f"{source}: no data hash recorded; its copy-required tags are assumed to be this build's "
-              f"({data_hash[:8]}...)", file=sys.stderr)
-    elif probe["data_hash"] != data_hash:
-        raise SystemExit(f"{source}: built from data {probe['data_hash'][:8]}..., this build is {data_hash[:8]}...")
+    recorded = probe.get("data_hash")
+    beside = source.parent / "data_manifest.json"       # a series' results folder keeps its data manifest
+    if recorded is None and beside.exists():
+        recorded = json.loads(beside.read_text())["hash"]
+    if recorded is None:
+        print(f"{source}: no data hash recorded and no data_manifest.json beside it; its copy-required tags "
+              f"are assumed to be this build's ({data_hash[:8]}...)", file=sys.stderr)
+    elif recorded != data_hash:
+        raise SystemExit(f"{source}: built from data {recorded[:8]}..., this build is {data_hash[:8]}...")
     (work / "probe.json").write_text(json.dumps(probe) + "\n")
 
 

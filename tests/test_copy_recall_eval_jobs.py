@@ -78,5 +78,13 @@ def test_adopt_probe_checks_windows_size_and_data_hash(tmp_path, load_script, ca
         script.adopt_probe(ok, work, "1000,512", 128)
     with pytest.raises(SystemExit, match="asked for"):
         script.adopt_probe(ok, work, "1000,512,256", 64)
-    script.adopt_probe(_probe_file(tmp_path / "old.json.gz"), work, "1000,512,256", 128)   # no hash recorded
+    script.adopt_probe(_probe_file(tmp_path / "old.json.gz"), work, "1000,512,256", 128)   # no hash anywhere
     assert "no data hash recorded" in capsys.readouterr().err
+    series = tmp_path / "series"                       # a series' folder: the manifest beside the probe decides
+    series.mkdir()
+    (series / "data_manifest.json").write_text(json.dumps({"hash": "zzz999"}))
+    with pytest.raises(SystemExit, match="built from data zzz999"):
+        script.adopt_probe(_probe_file(series / "probe.json.gz"), work, "1000,512,256", 128)
+    (series / "data_manifest.json").write_text(json.dumps({"hash": "abc123"}))
+    script.adopt_probe(_probe_file(series / "probe.json.gz"), work, "1000,512,256", 128)
+    assert "no data hash" not in capsys.readouterr().err

@@ -91,7 +91,7 @@ job)
     ${PROBE:+--probe "$PROBE"}
   EXPORT=
   if [ -n "${PROBE:-}" ] && [ ! -f "$W/data/training_text.txt.gz" ]; then   # CPU work beside the training
-    $PY -m jrt.train.probe export --data "$W/data" > "$R/export.log" 2>&1 & EXPORT=$!
+    nice -n 10 $PY -m jrt.train.probe export --data "$W/data" --workers 4 > "$R/export.log" 2>&1 & EXPORT=$!
   fi
   echo "prepare: $(( $(date +%s) - t0 )) s"; gzip -c "$W/probe.json" > "$R/probe.json.gz"; collect
   while [ ! -f "$GATE" ] && [ $(( $(date +%s) - t0 )) -lt "${GATE_WAIT:-560}" ]; do sleep 5; done

@@ -27,7 +27,7 @@
 #   7. (only when named) profile_decode (limit 240 s): the jrt-360m decode step under the torch profiler at
 #      B = 1 and 16, eager, graphed and torch.compile'd (kernels per step, kernel time, top kernels):
 #      what still separates the compiled + graphed step from the 1.0 ms target; $OUT/profile_decode/.
-#   8. (only when named) skinny (limit 200 s): the skinny-linear decode path: its GPU tests (bf16 against
+#   8. (only when named) skinny (limit 300 s): the skinny-linear decode path: its GPU tests (bf16 against
 #      cuBLAS, the cuda-graphed decoder against eager), then benchmarks/generate.py with
 #      jrt-compile-graph, jrt-compile-skinny-graph and jrt-compile-autotune-graph (Inductor's
 #      max-autotune GEMM search) at B in {1, 16}, prompt 1024 (same run, same process): which of the
@@ -87,7 +87,7 @@ step train_default 35 "$PY" benchmarks/train_step.py --out "$OUT/default" --form
 [[ "$ONLY" == *" profile_decode "* ]] && step profile_decode 240 "$PY" benchmarks/generate.py \
   --out "$OUT/profile_decode" --methods jrt-compile-graph --batches 1 --prompts 1024 --new-tokens 65 --repeats 3 \
   --profile-step --profile-compiled --profile-batches 1,16 --profile-prompt 1024 --profile-steps 20
-[[ "$ONLY" == *" skinny "* ]] && step skinny 200 bash -c '"$0" -m pytest -q -p no:cacheprovider -rf \
+[[ "$ONLY" == *" skinny "* ]] && step skinny 300 bash -c 'JRT_TRITON_AUTOTUNE=first "$0" -m pytest -q -p no:cacheprovider -rf \
   tests/ops/test_skinny_linear.py "tests/models/test_model.py::test_skinny_linear_decoder_equals_eager"; t=$?
   "$0" benchmarks/generate.py --out "$1/skinny" --methods jrt-compile-graph,jrt-compile-skinny-graph,jrt-compile-autotune-graph \
     --batches 1,16 --prompts 1024 --new-tokens 65 --repeats 3 || exit $?; exit $t' "$PY" "$OUT"

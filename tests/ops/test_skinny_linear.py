@@ -57,11 +57,64 @@ def test_bf16_matches_cublas_to_rounding():
 
 
 def test_compiled_step_keeps_one_call():
-    """torch.compile treats it as one opaque op (jrt::skinny_linear) and gives the eager result."""
+    """torch.compile traces it as one opaque op (jrt::skinny_linear in the graph, no mm) and the compiled
+    function gives the eager result."""
     x, w, b = _inputs((3,), 40, 100, True, torch.float32)
-    fn = torch.compile(lambda x, w, b: torch.relu(skinny_linear(x, w, b)) * 2.0, fullgraph=True)
+    graphs = []
+
+    def keep_graph(gm, example_inputs):
+        graphs.append(str(gm.graph))
+        return gm.forward
+
+    def fn(x, w, b):
+        return torch.relu(skinny_linear(x, w, b)) * 2.0
+
     with torch.no_grad():
-        torch.testing.assert_close(fn(x, w, b), torch.relu(skinny_linear(x, w, b)) * 2.0)
+        torch.compile(fn, backend=keep_graph, fullgraph=True)(x, w, b)
+        torch.testing.assert_close(torch.compile(fn, fullgraph=True)(x, w, b), fn(x, w, b))
+    assert len(graphs) == 1 and "jrt.skinny_linear" in graphs[0] and "mm" not in graphs[0].replace("jrt", "")
+
+
+def test_non_contiguous_weight_and_bias():
+    x, w, b = _inputs((2,), 40, 100, True, torch.float32)
+    w_t = w.T.contiguous().T                       # same values, column-major
+    b_strided = torch.stack([b, torch.zeros_like(b)], 1)[:, 0]
+    assert not w_t.is_contiguous() and not b_strided.is_contiguous()
+    with torch.no_grad():
+        y = skinny_linear(x, w_t, b_strided)
+    ref = _reference(x, w, b)
+    assert (y.double() - ref).abs().max() <= 1e-5 * ref.abs().max()
+
+
+def _autocast_linear(x, w, b):
+    with torch.autocast(x.device.type, dtype=torch.bfloat16):
+        return torch.nn.functional.linear(x, w, b)
+
+
+def test_mode_routes_only_what_the_kernel_takes():
+    """SkinnyLinearMode: F.linear calls of <= 16 rows (positional or keyword) run jrt::skinny_linear;
+    more rows, autocast (which changes F.linear's output dtype), float64, and anything that needs a
+    gradient stay F.linear, with F.linear's result."""
+    from torch.profiler import profile
+
+    from jrt.ops.skinny_linear import SkinnyLinearMode
+    F = torch.nn.functional
+    x, w, b = _inputs((4,), 40, 100, True, torch.float32)
+    big, _, _ = _inputs((MAX_ROWS + 1,), 40, 100, False, torch.float32)
+    cases = [("positional", lambda: F.linear(x, w, b), True),
+             ("keywords", lambda: F.linear(input=x, weight=w, bias=b), True),
+             ("17 rows", lambda: F.linear(big, w, b), False),
+             ("autocast", lambda: _autocast_linear(x, w, b), False),
+             ("float64", lambda: F.linear(x.double(), w.double(), b.double()), False),
+             ("needs grad", lambda: F.linear(x, w.clone().requires_grad_(), b), False)]
+    for name, call, routed in cases:
+        with torch.no_grad() if name != "needs grad" else torch.enable_grad():
+            ref = call()
+            with profile() as prof, SkinnyLinearMode():
+                out = call()
+        ran = any(e.name == "jrt::skinny_linear" for e in prof.events())
+        assert ran == routed, name
+        assert out.dtype == ref.dtype and torch.allclose(out.float(), ref.float(), rtol=1e-5, atol=1e-5), name
 
 
 def test_bad_inputs_are_refused():

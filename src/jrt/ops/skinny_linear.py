@@ -67,9 +67,19 @@ class SkinnyLinearMode(torch.overrides.TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func is F.linear:
-            x, weight = args[0], args[1] if len(args) > 1 else kwargs["weight"]
+            x = args[0] if args else kwargs["input"]
+            weight = args[1] if len(args) > 1 else kwargs["weight"]
             bias = args[2] if len(args) > 2 else kwargs.get("bias")
-            if x.dim() >= 1 and x.numel() // max(x.shape[-1], 1) <= MAX_ROWS and _kernel_available(x) \
-                    and x.dtype != torch.float64:
+            if _routable(x, weight, bias):
                 return skinny_linear(x, weight, bias)
         return func(*args, **kwargs)
+
+
+def _routable(x, weight, bias) -> bool:
+    """What SkinnyLinearMode sends to the kernel: few rows, one dtype (not float64), nothing that needs
+    a gradient, no autocast (which would change F.linear's output dtype); anything else stays F.linear."""
+    tensors = [x, weight] + ([bias] if bias is not None else [])
+    return (x.dim() >= 1 and weight.dim() == 2 and x.numel() // max(x.shape[-1], 1) <= MAX_ROWS
+            and _kernel_available(x) and all(t.dtype == x.dtype for t in tensors) and x.dtype != torch.float64
+            and not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
+            and not torch.is_autocast_enabled(x.device.type))

@@ -5,14 +5,18 @@ weight, so its time is the time to stream the weight. The profile of jrt-360m's 
 on an H200 (docs/BENCHMARKS.md) has its 141 cuBLAS GEMMs at 15% of the card's bandwidth at B = 1,
 slower than the same GEMMs at B = 16. Here each program owns BLOCK_N output columns for every row:
 it streams its [BLOCK_N, K] slice of W once, in BLOCK_K steps, and multiplies it by the rows of x
-(padded to 16 rows, tl.dot's minimum) with fp32 accumulation. N / BLOCK_N programs, small enough that
-even a 1024-column weight keeps most SMs reading.
+(padded to 16 rows, tl.dot's minimum) with fp32 accumulation. N / BLOCK_N programs: 64 for a
+1024-column weight at BLOCK_N = 16, half of an H200's 132 SMs (a split over K would fill them, at
+the price of a second reduction launch; whether either beats cuBLAS is for the GPU benchmark).
+The rows are padded to 16 whatever B is, so the autotune key leaves B out.
 """
 from __future__ import annotations
 
 import torch
 import triton
 import triton.language as tl
+
+from jrt import env
 
 from ._common import INTERPRET
 
@@ -22,8 +26,9 @@ MAX_ROWS = 16          # rows padded to 16 in the product: more rows are a GEMM'
 def _configs():
     if INTERPRET:      # the interpreter runs one config
         return [triton.Config({"BLOCK_N": 16, "BLOCK_K": 32}, num_warps=4, num_stages=1)]
-    return [triton.Config({"BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)
-            for bn in (16, 32, 64) for bk in (128, 256) for w in (2, 4) for s in (2, 3, 4)]
+    configs = [triton.Config({"BLOCK_N": bn, "BLOCK_K": bk}, num_warps=4, num_stages=s)
+               for bn in (16, 32) for bk in (128, 256) for s in (2, 3)]   # 8: every (N, K) tunes in seconds
+    return configs[:1] if env.get("JRT_TRITON_AUTOTUNE") == "first" else configs
 
 
 @triton.autotune(configs=_configs(), key=["N", "K", "HAS_BIAS"])
@@ -62,6 +67,7 @@ def skinny_linear_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tens
     M, K = x.shape
     N = weight.shape[0]
     x, weight = x.contiguous(), weight.contiguous()
+    bias = bias.contiguous() if bias is not None else None
     y = torch.empty(M, N, dtype=x.dtype, device=x.device)
     grid = lambda meta: (triton.cdiv(N, meta["BLOCK_N"]),)  # noqa: E731
     _skinny_linear_kernel[grid](x, weight, bias if bias is not None else weight, y, M, N, K,
