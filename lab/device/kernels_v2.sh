@@ -32,8 +32,8 @@
 #      jrt-compile-graph, jrt-compile-skinny-graph and jrt-compile-autotune-graph (Inductor's
 #      max-autotune GEMM search) at B in {1, 16}, prompt 1024 (same run, same process): which of the
 #      two beats cuBLAS's GEMMs; $OUT/skinny/ and skinny.log.
-#   9. (only when named) train_rg (limit 240 s): the backward's row groups (the quadratic state rows split
-#      over RG programs): benchmarks/train_step.py, PLA forward + backward at T = 2048 and 8192, B = 16, once
+#   9. (only when named) train_rg (limit 300 s): the backward's row groups (the quadratic state rows split
+#      over RG programs): their GPU tests (bf16 vs fp32 naive), then benchmarks/train_step.py, PLA forward + backward at T = 2048 and 8192, B = 16, once
 #      per backward set (RG 1 / 2 / 4 at BD 32, RG 4 at BD 64; JRT_TRITON_BWD_CONFIGS), FA2 beside the first;
 #      $OUT/train_rg/<set>/train.json. Whether the split reaches the 2k target (PLA <= FA2).
 #   6. (only when named) tune_bwd (limit 300 s): benchmarks/tune_kernels.py --skip-fwd, the backward
@@ -91,7 +91,8 @@ step train_default 35 "$PY" benchmarks/train_step.py --out "$OUT/default" --form
   tests/ops/test_skinny_linear.py "tests/models/test_model.py::test_skinny_linear_decoder_equals_eager"; t=$?
   "$0" benchmarks/generate.py --out "$1/skinny" --methods jrt-compile-graph,jrt-compile-skinny-graph,jrt-compile-autotune-graph \
     --batches 1,16 --prompts 1024 --new-tokens 65 --repeats 3 || exit $?; exit $t' "$PY" "$OUT"
-[[ "$ONLY" == *" train_rg "* ]] && step train_rg 240 bash -c '
+[[ "$ONLY" == *" train_rg "* ]] && step train_rg 300 bash -c '
+  "$0" -m pytest -q -p no:cacheprovider -rf tests/gpu/test_kernels_v2.py -k row_groups || exit $?
   for set in "rg1_bd32:[[{\"BT\":16},4,2]]" "rg2_bd32:[[{\"BT\":16,\"RG\":2},4,2]]" \
              "rg4_bd32:[[{\"BT\":16,\"RG\":4},4,2]]" "rg4_bd64:[[{\"BT\":16,\"BD\":64,\"RG\":4},4,2]]"; do
     name=${set%%:*}; methods=jrt_pla; [ "$name" = rg1_bd32 ] && methods="jrt_pla sdpa_flash"

@@ -133,3 +133,32 @@ def test_selection_on_this_device():
     assert got == [(dict(m), w, s) for m, w, s in _configs.select("fwd", cap)]
     if tuple(cap) == (9, 0) and not any(os.environ.get(n) for n in ("JRT_TRITON_FWD_CONFIGS", "JRT_TRITON_AUTOTUNE")):
         assert got[0] == ({"BT": 32, "BD": 32, "TRANS_OUT": True}, 4, 1)
+
+
+@pytest.mark.parametrize("rg,bd", [(2, 32), (4, 32), (4, 64)])
+def test_backward_row_groups(rg, bd):
+    """The backward with RG row groups (a backward set naming RG and BD), bf16, against naive fp32:
+    PLA with left padding, a per-row prefix mask and an initial state, within the gradient budget."""
+    from jrt.ops.triton import _configs
+    dtype = torch.bfloat16
+    B, T, P, H, F, D = 2, 1200, 600, 4, 16, 64
+    q, k, v, ke, ve = _inputs(B, T, H, F, D, dtype, P=P, seed=3)
+    mask = torch.ones(B, T, dtype=torch.bool, device=DEV)
+    mask[1, :100] = False
+    prefix_mask = mask[:, :P].clone()
+    prefix_mask[0, 500:] = False
+    E = 1 + F + F * F
+    init = (torch.randn(B, H, E, D, device=DEV) * 0.1, torch.rand(B, H, E, device=DEV) + 1.0)
+    do = torch.randn(B, T, H, D, device=DEV)
+    kw = dict(initial_state=init, key_padding_mask=mask, prefix_mask=prefix_mask)
+    _configs.override("bwd", [({"BT": 16, "BD": bd, "RG": rg}, 4, 2)])
+    try:
+        o, _, g = _grads(lambda *a: prefix_linear_attention(*a, **kw, backend="triton"), (q, k, v, ke, ve), do)
+    finally:
+        _configs.override("bwd", None)
+    o_ref, _, g_ref = _grads(lambda *a: prefix_linear_attention(*a, **kw, backend="naive"),
+                             [x.float() for x in (q, k, v, ke, ve)], do)
+    tol, gtol = BUDGET[dtype]
+    _check(o, o_ref, "o", tol)
+    for name, x, ref in zip(("q", "k", "v", "k_enc", "v_enc"), g, g_ref):
+        _check(x, ref, f"d{name} RG={rg} BD={bd}", gtol)
