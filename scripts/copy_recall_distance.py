@@ -134,17 +134,80 @@ def markdown(table: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pooled(table: dict) -> dict:
+    """{model: {bucket: [hits, n]}} summed over tasks and windows (the figure's bars)."""
+    out: dict = {}
+    for model, per_task in table.items():
+        for per_window in per_task.values():
+            for cells in per_window.values():
+                for name, (hits, n) in cells.items():
+                    cell = out.setdefault(model, {}).setdefault(name, [0, 0])
+                    cell[0] += hits
+                    cell[1] += n
+    return out
+
+
+def plot(table: dict, path: Path) -> None:
+    """Copy-required hit rate by the answer's distance from the end of the prompt, one bar per model,
+    over both tasks and every window; each bar labelled hits/examples."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = pooled(table)
+    names = [name for _, _, name in BUCKETS]
+    models = sorted(data)
+    width = 0.8 / max(len(models), 1)
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    for i, model in enumerate(models):
+        xs = [j + (i - (len(models) - 1) / 2) * width for j in range(len(names))]
+        cells = [data[model].get(n, [0, 0]) for n in names]
+        rates = [100 * h / n if n else 0.0 for h, n in cells]
+        bars = ax.bar(xs, rates, width, label=model, color=f"C{i}")
+        for bar, (h, n) in zip(bars, cells):
+            ax.annotate(f"{h}/{n}", (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center",
+                        va="bottom", fontsize=7, xytext=(0, 1), textcoords="offset points")
+    ax.set_xticks(range(len(names)), [f"{n} tokens" for n in names])
+    top = max([100 * h / n for c in data.values() for h, n in c.values() if n] + [1.0])
+    ax.set_ylim(0, top * 1.3)
+    ax.axvline(0.5, color="grey", lw=0.8, ls=":")
+    ax.text(0.55, top * 1.2, f"beyond the recurrent models' {WINDOW}-token sliding window ->", fontsize=7,
+            color="grey")
+    ax.set_xlabel("distance of the answer from the end of the prompt")
+    ax.set_ylabel("copy-required hits (%)")
+    ax.legend(fontsize=7)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--results", default="results/copy_recall_300m")
-    p.add_argument("--data-root", required=True, help="the raw data root the evaluation read (swde/, fda/)")
+    p.add_argument("--data-root", default=None, help="the raw data root the evaluation read (swde/, fda/)")
+    p.add_argument("--from-json", default=None,
+                   help="instead of rebuilding the prompts: print (and --plot) the counts of an earlier --out")
+    p.add_argument("--plot", default=None, help="also draw hit rate by distance (PNG)")
     p.add_argument("--tokenizer", default=None, help="default: <data-root>/tokenizers/gpt2")
     p.add_argument("--windows", default="1000,512,256")
     p.add_argument("--fill", default="pad")
     p.add_argument("--limit", type=int, default=300, help="as the evaluation's --limit")
     p.add_argument("--out", default=None, help="also write the counts here as JSON")
     args = p.parse_args(argv)
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        sys.stdout.write(markdown(saved["hits_n"]))
+        if saved.get("far_misses"):
+            sys.stdout.write("\n" + misses_markdown(saved["far_misses"]))
+        if args.plot:
+            plot(saved["hits_n"], Path(args.plot))
+        return 0
+    if not args.data_root:
+        p.error("--data-root is required (or --from-json)")
     misses: dict = {}
     table = distances(Path(args.results), args.data_root, args.tokenizer or str(Path(args.data_root) / "tokenizers" / "gpt2"),
                       [int(w) for w in args.windows.split(",")], args.fill, limit=args.limit, misses=misses)
@@ -156,6 +219,8 @@ def main(argv=None) -> int:
     sys.stdout.write(markdown(table))
     sys.stdout.write(f"\nWhat the misses answer whose gold answer is more than {WINDOW} tokens from the end:\n\n")
     sys.stdout.write(misses_markdown(misses))
+    if args.plot:
+        plot(table, Path(args.plot))
     return 0
 
 

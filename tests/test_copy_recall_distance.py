@@ -78,3 +78,18 @@ def test_far_misses_counted_for_answers_beyond_the_window(tmp_path, gpt2, gpt2_t
     assert far >= 1
     assert misses == {"m": {"swde": {"1000": {"not in the prompt": far}}}}
     assert "| m | swde | 1000 | " + str(far) + " | 0% | 0% | 0% | 100% |" in s.misses_markdown(misses)
+
+
+def test_pooled_counts_and_plot_from_saved_json(tmp_path, load_script):
+    s = load_script("copy_recall_distance")
+    table = {"m": {"swde": {"256": {"<= 128": [2, 5], "129-256": [0, 4]}, "1000": {"> 256": [1, 9]}},
+                   "fda": {"256": {"<= 128": [1, 3]}}}}
+    assert s.pooled(table) == {"m": {"<= 128": [3, 8], "129-256": [0, 4], "> 256": [1, 9]}}
+    saved = tmp_path / "answer_distance.json"
+    saved.write_text(json.dumps({"buckets": ["<= 128", "129-256", "> 256"], "fill": "pad", "hits_n": table,
+                                 "far_misses": {}}))
+    png = tmp_path / "distance.png"
+    assert s.main(["--from-json", str(saved), "--plot", str(png)]) == 0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(SystemExit):
+        s.main([])                           # neither --data-root nor --from-json
