@@ -54,10 +54,10 @@ from ._common import (
     next_pow2,
     precisions,
     quad_rows,
-    quad_rows_group,
     sm_count,
     value_block,
 )
+from .based_bwd_groups import _bwd_dkdv_groups_kernel, _bwd_dq_groups_kernel
 
 _TL_DTYPE = {torch.float32: tl.float32, torch.float16: tl.float16, torch.bfloat16: tl.bfloat16}
 
@@ -247,19 +247,14 @@ def _based_fwd_kernel(
 def _based_bwd_dq_kernel(
     q_ptr, k_ptr, v_ptr, mask_ptr, s_init_ptr, z_init_ptr,
     do_ptr, den_ptr, hh_ptr,                  # do [B, T, H, D]; den, hh [B, T, H] fp32
-    dq_ptr,                                   # [nD * RG, B, T, H, F] fp32 partial sums
+    dq_ptr,                                   # [nD, B, T, H, F] fp32 partial sums
     T, H, SEG_LEN, mask_stride, T_BUCKET,
     F: tl.constexpr, D: tl.constexpr, E: tl.constexpr,
     BT: tl.constexpr, BF: tl.constexpr, BD: tl.constexpr,
     HAS_MASK: tl.constexpr, HAS_INIT: tl.constexpr,
     LOWP: tl.constexpr, DT: tl.constexpr, IN_PREC: tl.constexpr, ST_PREC: tl.constexpr,
-    RG: tl.constexpr = 1,
 ):
-    # RG row groups: program (pid_d, pid_g) holds the quadratic state rows (i, j) with i in its group
-    # (BF / RG of the BF values of i), so each program's state is RG times smaller; group 0 also
-    # does the constant and linear rows and the intra-chunk terms. dq is a partial sum over both.
-    pid_d = tl.program_id(0) // RG
-    pid_g = tl.program_id(0) % RG
+    pid_d = tl.program_id(0)
     pid_s = tl.program_id(1)
     pid_bh = tl.program_id(2)
     n_bh = tl.num_programs(2)
@@ -267,17 +262,13 @@ def _based_bwd_dq_kernel(
     h = pid_bh % H
     SCALE1: tl.constexpr = 1.0 / (F ** 0.25)
     SCALE2: tl.constexpr = 1.0 / (F ** 0.5)
-    BG: tl.constexpr = BF // RG
     blk0 = (pid_d == 0).to(tl.float32)
 
     offs_f = tl.arange(0, BF)
     mf = offs_f < F
-    offs_g = pid_g * BG + tl.arange(0, BG)                    # this group's values of i
-    mg = offs_g < F
-    onehot = (offs_g[:, None] == offs_f[None, :]).to(tl.float32)   # [BG, BF]: i -> its column
     offs_d = pid_d * BD + tl.arange(0, BD)
     md = offs_d < D
-    e2, mr = quad_rows_group(F, BF, BG, pid_g)
+    e2, mr = quad_rows(F, BF)
     offs_c = tl.arange(0, BT)
     causal = offs_c[:, None] >= offs_c[None, :]
 
@@ -287,7 +278,7 @@ def _based_bwd_dq_kernel(
     do_base = do_ptr + (b64 * T * H + h) * D
     den_base = den_ptr + b64 * T * H + h
     hh_base = hh_ptr + b64 * T * H + h
-    dq_base = dq_ptr + tl.program_id(0).to(tl.int64) * n_bh * T * F + (b64 * T * H + h) * F
+    dq_base = dq_ptr + pid_d.to(tl.int64) * n_bh * T * F + (b64 * T * H + h) * F
     st_idx = (pid_s * n_bh + pid_bh).to(tl.int64)
 
     if HAS_INIT:
@@ -301,9 +292,9 @@ def _based_bwd_dq_kernel(
     else:
         S0 = tl.zeros([BD], dtype=tl.float32)
         S1 = tl.zeros([BF, BD], dtype=tl.float32)
-        S2 = tl.zeros([BG * BF, BD], dtype=tl.float32)
+        S2 = tl.zeros([BF * BF, BD], dtype=tl.float32)
         z1 = tl.zeros([BF], dtype=tl.float32)
-        z2 = tl.zeros([BG * BF], dtype=tl.float32)
+        z2 = tl.zeros([BF * BF], dtype=tl.float32)
 
     seg_start = pid_s * SEG_LEN
     for c in range(0, SEG_LEN, BT):
@@ -323,39 +314,30 @@ def _based_bwd_dq_kernel(
         else:
             ms = mt.to(tl.float32)
         g = do.to(tl.float32) / (den[:, None] + 0.0)                               # [BT, BD]
+
+        # intra-chunk
+        a = dot_in(q, tl.trans(k), DT, IN_PREC) * SCALE2                           # [BT, BT]
+        dw = dot_in(g, tl.trans(v), DT, IN_PREC) + hh[:, None]
+        da = tl.where(causal, dw * (1.0 + a) * ms[None, :], 0.0)
+        dq = dot_in(da, k, DT, IN_PREC) * SCALE2                                   # [BT, BF]
+
+        # from the state of earlier chunks
         qf = q.to(tl.float32) * SCALE1
-        kf = k.to(tl.float32) * SCALE1
-        vm = v.to(tl.float32) * ms[:, None]
-
-        # group 0: intra-chunk, and the constant and linear rows of the earlier chunks' state
-        if pid_g == 0:
-            a = dot_in(q, tl.trans(k), DT, IN_PREC) * SCALE2                       # [BT, BT]
-            dw = dot_in(g, tl.trans(v), DT, IN_PREC) + hh[:, None]
-            da = tl.where(causal, dw * (1.0 + a) * ms[None, :], 0.0)
-            c1 = dot_st(g, tl.trans(S1), LOWP, DT, ST_PREC) + hh[:, None] * z1[None, :]   # [BT, BF]
-            dq = dot_in(da, k, DT, IN_PREC) * SCALE2 + c1 * SCALE1                 # [BT, BF]
-            S0 += tl.sum(vm, 0)
-            S1 += dot_st(tl.trans(kf), vm, LOWP, DT, ST_PREC)
-            z1 += tl.sum(kf * ms[:, None], 0)
-        else:
-            dq = tl.zeros([BT, BF], dtype=tl.float32)
-
-        # this group's quadratic rows: with U = mat(u), dq_a += sum_j U[a, j] q_j (a in the group)
-        # + sum_(i in group) U[i, a] q_i
-        qg = tl.load(q_base + t64[:, None] * (H * F) + offs_g[None, :], mask=mt[:, None] & mg[None, :],
-                     other=0.0).to(tl.float32) * SCALE1                                # [BT, BG]
-        u = dot_st(g, tl.trans(S2), LOWP, DT, ST_PREC) + hh[:, None] * z2[None, :]    # [BT, BG*BF]
-        u3 = tl.reshape(u, [BT, BG, BF])
-        rows = tl.sum(u3 * qf[:, None, :], 2)                                          # [BT, BG]
-        quad = tl.sum(rows[:, :, None] * onehot[None, :, :], 1) + tl.sum(u3 * qg[:, :, None], 1)
-        dq += quad * (RSQRT2 * SCALE1)
+        c1 = dot_st(g, tl.trans(S1), LOWP, DT, ST_PREC) + hh[:, None] * z1[None, :]   # [BT, BF]
+        u = dot_st(g, tl.trans(S2), LOWP, DT, ST_PREC) + hh[:, None] * z2[None, :]    # [BT, BF*BF]
+        u3 = tl.reshape(u, [BT, BF, BF])
+        quad = tl.sum(u3 * qf[:, None, :], 2) + tl.sum(u3 * qf[:, :, None], 1)          # [BT, BF]
+        dq += (c1 + quad * RSQRT2) * SCALE1
         tl.store(dq_base + t64[:, None] * (H * F) + offs_f[None, :], dq, mask=mtf)
 
-        # state update (as in the forward), this group's quadratic rows
-        kg = tl.load(k_base + t64[:, None] * (H * F) + offs_g[None, :], mask=mt[:, None] & mg[None, :],
-                     other=0.0).to(tl.float32) * SCALE1
-        k2 = tl.reshape(kg[:, :, None] * kf[:, None, :], [BT, BG * BF]) * RSQRT2
+        # state update (as in the forward)
+        kf = k.to(tl.float32) * SCALE1
+        k2 = tl.reshape(kf[:, :, None] * kf[:, None, :], [BT, BF * BF]) * RSQRT2
+        vm = v.to(tl.float32) * ms[:, None]
+        S0 += tl.sum(vm, 0)
+        S1 += dot_st(tl.trans(kf), vm, LOWP, DT, ST_PREC)
         S2 += dot_st(tl.trans(k2), vm, LOWP, DT, ST_PREC)
+        z1 += tl.sum(kf * ms[:, None], 0)
         z2 += tl.sum(k2 * ms[:, None], 0)
 
 
@@ -368,22 +350,18 @@ def _based_bwd_dkdv_kernel(
     ds_init_ptr, dz_init_ptr,                 # [B*H, E, D], [B*H, E] fp32 (PREFIX mode: the total dS, dz),
                                               # or [NS, B*H, E, D], [NS, B*H, E] (DS_INIT: per segment)
     do_ptr, den_ptr, hh_ptr,
-    dk_ptr, dv_ptr,                           # dk [nD * RG, B, T, H, F] fp32 partials; dv [B, T, H, D]
-                                              # (RG > 1: [RG, B, T, H, D] fp32 partials)
+    dk_ptr, dv_ptr,                           # dk [nD, B, T, H, F] fp32 partials; dv [B, T, H, D]
     ds_out_ptr, dz_out_ptr,                   # [B*H, E, D], [B*H, E] fp32: dS, dz after the walk
     T, H, SEG_LEN, mask_stride, T_BUCKET,
     F: tl.constexpr, D: tl.constexpr, E: tl.constexpr,
     BT: tl.constexpr, BF: tl.constexpr, BD: tl.constexpr,
     HAS_MASK: tl.constexpr, INTRA: tl.constexpr, STORE_STATE: tl.constexpr,
     LOWP: tl.constexpr, DT: tl.constexpr, IN_PREC: tl.constexpr, ST_PREC: tl.constexpr,
-    DS_INIT: tl.constexpr = False, RG: tl.constexpr = 1,
+    DS_INIT: tl.constexpr = False,
 ):
     # INTRA and DS_INIT: segment-parallel reverse walk; each segment starts from the dS, dz of the
     # queries of all later segments (ds_init[pid_s]), computed in parallel by the caller.
-    # RG row groups: as in the dq kernel (each program carries the dS rows (i, j) of its group of i;
-    # group 0 the constant and linear rows and the intra-chunk terms); dk and dv are then partial sums.
-    pid_d = tl.program_id(0) // RG
-    pid_g = tl.program_id(0) % RG
+    pid_d = tl.program_id(0)
     pid_s = tl.program_id(1)
     pid_bh = tl.program_id(2)
     n_bh = tl.num_programs(2)
@@ -391,17 +369,13 @@ def _based_bwd_dkdv_kernel(
     h = pid_bh % H
     SCALE1: tl.constexpr = 1.0 / (F ** 0.25)
     SCALE2: tl.constexpr = 1.0 / (F ** 0.5)
-    BG: tl.constexpr = BF // RG
     blk0 = (pid_d == 0).to(tl.float32)
 
     offs_f = tl.arange(0, BF)
     mf = offs_f < F
-    offs_g = pid_g * BG + tl.arange(0, BG)
-    mg = offs_g < F
-    onehot = (offs_g[:, None] == offs_f[None, :]).to(tl.float32)   # [BG, BF]
     offs_d = pid_d * BD + tl.arange(0, BD)
     md = offs_d < D
-    e2, mr = quad_rows_group(F, BF, BG, pid_g)
+    e2, mr = quad_rows(F, BF)
     offs_c = tl.arange(0, BT)
     causal = offs_c[:, None] >= offs_c[None, :]
 
@@ -411,8 +385,8 @@ def _based_bwd_dkdv_kernel(
     do_base = do_ptr + (b64 * T * H + h) * D
     den_base = den_ptr + b64 * T * H + h
     hh_base = hh_ptr + b64 * T * H + h
-    dk_base = dk_ptr + tl.program_id(0).to(tl.int64) * n_bh * T * F + (b64 * T * H + h) * F
-    dv_base = dv_ptr + pid_g.to(tl.int64) * n_bh * T * D + (b64 * T * H + h) * D
+    dk_base = dk_ptr + pid_d.to(tl.int64) * n_bh * T * F + (b64 * T * H + h) * F
+    dv_base = dv_ptr + (b64 * T * H + h) * D
     st_idx = pid_bh.to(tl.int64)
     if DS_INIT:
         st_idx = (pid_s * n_bh + pid_bh).to(tl.int64)
@@ -420,10 +394,10 @@ def _based_bwd_dkdv_kernel(
     if INTRA and not DS_INIT:
         dS0 = tl.zeros([BD], dtype=tl.float32)
         dS1 = tl.zeros([BF, BD], dtype=tl.float32)
-        dS2 = tl.zeros([BG * BF, BD], dtype=tl.float32)
+        dS2 = tl.zeros([BF * BF, BD], dtype=tl.float32)
         dz0 = tl.zeros([1], dtype=tl.float32)
         dz1 = tl.zeros([BF], dtype=tl.float32)
-        dz2 = tl.zeros([BG * BF], dtype=tl.float32)
+        dz2 = tl.zeros([BF * BF], dtype=tl.float32)
     else:
         sb = ds_init_ptr + st_idx * E * D
         dS0 = tl.load(sb + offs_d, mask=md, other=0.0)
@@ -449,20 +423,15 @@ def _based_bwd_dkdv_kernel(
         else:
             ms = mt.to(tl.float32)
         kf = k.to(tl.float32) * SCALE1
-        kg = tl.load(k_base + t64[:, None] * (H * F) + offs_g[None, :], mask=mt[:, None] & mg[None, :],
-                     other=0.0).to(tl.float32) * SCALE1                                # [BT, BG]
-        k2 = tl.reshape(kg[:, :, None] * kf[:, None, :], [BT, BG * BF]) * RSQRT2
+        k2 = tl.reshape(kf[:, :, None] * kf[:, None, :], [BT, BF * BF]) * RSQRT2
 
-        # from the queries of later chunks (state dS, dz): this group's quadratic rows
-        dv = dot_st(k2, dS2, LOWP, DT, ST_PREC)                                                     # [BT, BD]
-        u = dot_st(v, tl.trans(dS2), LOWP, DT, ST_PREC) + blk0 * dz2[None, :]                        # [BT, BG*BF]
-        u3 = tl.reshape(u, [BT, BG, BF])
-        rows = tl.sum(u3 * kf[:, None, :], 2)                                                         # [BT, BG]
-        quad = tl.sum(rows[:, :, None] * onehot[None, :, :], 1) + tl.sum(u3 * kg[:, :, None], 1)
-        dk = quad * (RSQRT2 * SCALE1)                                                                 # [BT, BF]
-        if pid_g == 0:   # the constant and linear rows
-            dv += dot_st(kf, dS1, LOWP, DT, ST_PREC) + dS0[None, :]
-            dk += (dot_st(v, tl.trans(dS1), LOWP, DT, ST_PREC) + blk0 * dz1[None, :]) * SCALE1
+        # from the queries of later chunks (state dS, dz)
+        dv = dot_st(kf, dS1, LOWP, DT, ST_PREC) + dot_st(k2, dS2, LOWP, DT, ST_PREC) + dS0[None, :]   # [BT, BD]
+        c1 = dot_st(v, tl.trans(dS1), LOWP, DT, ST_PREC) + blk0 * dz1[None, :]                       # [BT, BF]
+        u = dot_st(v, tl.trans(dS2), LOWP, DT, ST_PREC) + blk0 * dz2[None, :]                        # [BT, BF*BF]
+        u3 = tl.reshape(u, [BT, BF, BF])
+        quad = tl.sum(u3 * kf[:, None, :], 2) + tl.sum(u3 * kf[:, :, None], 1)
+        dk = (c1 + quad * RSQRT2) * SCALE1                                                            # [BT, BF]
 
         if INTRA:
             q = tl.load(q_base + t64[:, None] * (H * F) + offs_f[None, :], mask=mtf, other=0.0)
@@ -470,13 +439,12 @@ def _based_bwd_dkdv_kernel(
             den = tl.load(den_base + t64 * H, mask=mt, other=1.0)
             hh = tl.load(hh_base + t64 * H, mask=mt, other=0.0)
             g = do.to(tl.float32) / den[:, None]                                   # [BT, BD]
-            if pid_g == 0:
-                a = dot_in(q, tl.trans(k), DT, IN_PREC) * SCALE2                   # [BT(t), BT(s)]
-                w = tl.where(causal, 1.0 + a + 0.5 * a * a, 0.0)
-                dv += dot_in(tl.trans(w), g, DT, IN_PREC)
-                dw = dot_in(g, tl.trans(v), DT, IN_PREC) + (hh * blk0)[:, None]
-                da = tl.where(causal, dw * (1.0 + a), 0.0)
-                dk += dot_in(tl.trans(da), q, DT, IN_PREC) * SCALE2
+            a = dot_in(q, tl.trans(k), DT, IN_PREC) * SCALE2                       # [BT(t), BT(s)]
+            w = tl.where(causal, 1.0 + a + 0.5 * a * a, 0.0)
+            dv += dot_in(tl.trans(w), g, DT, IN_PREC)
+            dw = dot_in(g, tl.trans(v), DT, IN_PREC) + (hh * blk0)[:, None]
+            da = tl.where(causal, dw * (1.0 + a), 0.0)
+            dk += dot_in(tl.trans(da), q, DT, IN_PREC) * SCALE2
 
         dk = dk * ms[:, None]
         dv = dv * ms[:, None]
@@ -485,27 +453,23 @@ def _based_bwd_dkdv_kernel(
 
         if INTRA:
             qf = q.to(tl.float32) * SCALE1
-            qg = tl.load(q_base + t64[:, None] * (H * F) + offs_g[None, :], mask=mt[:, None] & mg[None, :],
-                         other=0.0).to(tl.float32) * SCALE1
-            q2 = tl.reshape(qg[:, :, None] * qf[:, None, :], [BT, BG * BF]) * RSQRT2
+            q2 = tl.reshape(qf[:, :, None] * qf[:, None, :], [BT, BF * BF]) * RSQRT2
+            dS0 += tl.sum(g, 0)
+            dS1 += dot_st(tl.trans(qf), g, LOWP, DT, ST_PREC)
             dS2 += dot_st(tl.trans(q2), g, LOWP, DT, ST_PREC)
+            dz0 += tl.sum(hh, 0)
+            dz1 += tl.sum(qf * hh[:, None], 0)
             dz2 += tl.sum(q2 * hh[:, None], 0)
-            if pid_g == 0:
-                dS0 += tl.sum(g, 0)
-                dS1 += dot_st(tl.trans(qf), g, LOWP, DT, ST_PREC)
-                dz0 += tl.sum(hh, 0)
-                dz1 += tl.sum(qf * hh[:, None], 0)
 
     if STORE_STATE:
         sb = ds_out_ptr + st_idx * E * D
-        zb = dz_out_ptr + st_idx * E
+        tl.store(sb + offs_d, dS0, mask=md)
+        tl.store(sb + (1 + offs_f)[:, None] * D + offs_d[None, :], dS1, mask=mf[:, None] & md[None, :])
         tl.store(sb + e2[:, None] * D + offs_d[None, :], dS2, mask=mr[:, None] & md[None, :])
+        zb = dz_out_ptr + st_idx * E
+        tl.store(zb + tl.arange(0, 1), dz0, mask=tl.arange(0, 1) < (pid_d == 0).to(tl.int32))
+        tl.store(zb + 1 + offs_f, dz1, mask=offs_f < F * (pid_d == 0).to(tl.int32))
         tl.store(zb + e2, dz2, mask=mr & (e2 < E * (pid_d == 0).to(tl.int32)))  # block 0 only
-        if pid_g == 0:
-            tl.store(sb + offs_d, dS0, mask=md)
-            tl.store(sb + (1 + offs_f)[:, None] * D + offs_d[None, :], dS1, mask=mf[:, None] & md[None, :])
-            tl.store(zb + tl.arange(0, 1), dz0, mask=tl.arange(0, 1) < (pid_d == 0).to(tl.int32))
-            tl.store(zb + 1 + offs_f, dz1, mask=offs_f < F * (pid_d == 0).to(tl.int32))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -513,8 +477,13 @@ def _based_bwd_dkdv_kernel(
 # ----------------------------------------------------------------------------------------------
 _KEY = ["T_BUCKET", "F", "D", "HAS_MASK", "HAS_INIT", "LOWP", "DT"]
 register_kernel("fwd", _based_fwd_kernel, _KEY + ["WRITE_OUT", "STORE_STATE"])
-register_kernel("dq", _based_bwd_dq_kernel, _KEY + ["RG"], family="bwd", fixed=("BD", "RG"))
+register_kernel("dq", _based_bwd_dq_kernel, _KEY, family="bwd", fixed=("BD", "RG"))
 register_kernel("dkdv", _based_bwd_dkdv_kernel,
+                ["T_BUCKET", "F", "D", "HAS_MASK", "LOWP", "DT", "INTRA", "STORE_STATE", "DS_INIT"], family="bwd",
+                fixed=("BD", "RG"))
+# the row-grouped variants (RG > 1 in the backward set; experimental, based_bwd_groups.py)
+register_kernel("dq_groups", _bwd_dq_groups_kernel, _KEY + ["RG"], family="bwd", fixed=("BD", "RG"))
+register_kernel("dkdv_groups", _bwd_dkdv_groups_kernel,
                 ["T_BUCKET", "F", "D", "HAS_MASK", "LOWP", "DT", "INTRA", "STORE_STATE", "DS_INIT", "RG"], family="bwd",
                 fixed=("BD", "RG"))
 
@@ -755,12 +724,17 @@ def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, e
     hh = -(do.float() * o.float()).sum(-1) / den                                  # [B, T, H]
     m, m_stride, has_mask = _mask_arg(mask, q)
     lowp, in_prec, st_prec = precisions(q.dtype)
-    consts = dict(F=F, D=D, E=E, BF=BF, BD=BD, HAS_MASK=has_mask, RG=RG,
+    consts = dict(F=F, D=D, E=E, BF=BF, BD=BD, HAS_MASK=has_mask,
                   LOWP=lowp, DT=_TL_DTYPE[q.dtype], IN_PREC=in_prec, ST_PREC=st_prec)
+    # RG > 1: the row-grouped kernels (based_bwd_groups.py); RG = 1: the measured ones, unchanged
+    if RG > 1:
+        consts["RG"] = RG
+    dq_name, dq_fn = ("dq_groups", _bwd_dq_groups_kernel) if RG > 1 else ("dq", _based_bwd_dq_kernel)
+    dkdv_name, dkdv_fn = ("dkdv_groups", _bwd_dkdv_groups_kernel) if RG > 1 else ("dkdv", _based_bwd_dkdv_kernel)
 
     # dq: a forward walk per segment from the segment initial states the forward saved
     dq_part = torch.empty(n_d * RG, B, T, H, F, device=q.device, dtype=torch.float32)
-    _launch("dq", _based_bwd_dq_kernel, FP32_BWD, (n_d * RG, ns, B * H), q,
+    _launch(dq_name, dq_fn, FP32_BWD, (n_d * RG, ns, B * H), q,
         q, k, v, m, seg[0] if seg else den, seg[1] if seg else den, do, den, hh, dq_part,
         T, H, seg_len, m_stride, next_pow2(T), HAS_INIT=seg is not None, **consts)
 
@@ -771,7 +745,7 @@ def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, e
     with_prefix = k_enc is not None and k_enc.shape[1] > 0
     if ns > 1:
         ds_seg, dz_seg, ds, dz = _later_segments(q, (do.float() / den.unsqueeze(-1)).contiguous(), hh, seg_len)
-        _launch("dkdv", _based_bwd_dkdv_kernel, FP32_BWD, (n_d * RG, ns, B * H), q,
+        _launch(dkdv_name, dkdv_fn, FP32_BWD, (n_d * RG, ns, B * H), q,
             q, k, v, m, ds_seg, dz_seg, do, den, hh, dk_part, dv, den, den,
             T, H, seg_len, m_stride, next_pow2(T),
             INTRA=True, STORE_STATE=False, DS_INIT=True, **consts)
@@ -782,7 +756,7 @@ def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, e
             dz = torch.empty(B * H, E, device=q.device, dtype=torch.float32)
         else:
             ds, dz = den, den
-        _launch("dkdv", _based_bwd_dkdv_kernel, FP32_BWD, (n_d * RG, 1, B * H), q,
+        _launch(dkdv_name, dkdv_fn, FP32_BWD, (n_d * RG, 1, B * H), q,
             q, k, v, m, den, den, do, den, hh, dk_part, dv, ds, dz,
             T, H, triton.cdiv(T, SEG_UNIT) * SEG_UNIT, m_stride, next_pow2(T),
             INTRA=True, STORE_STATE=with_prefix, **consts)
@@ -802,7 +776,7 @@ def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, e
             dv_enc = (torch.empty_like(v_enc) if RG == 1
                       else torch.empty(RG, B, P, H, D, device=q.device, dtype=torch.float32))
             consts["HAS_MASK"] = has_me
-            _launch("dkdv", _based_bwd_dkdv_kernel, FP32_BWD, (n_d * RG, triton.cdiv(P, SEG_UNIT), B * H), q,
+            _launch(dkdv_name, dkdv_fn, FP32_BWD, (n_d * RG, triton.cdiv(P, SEG_UNIT), B * H), q,
                 k_enc, k_enc, v_enc, me, ds, dz, v_enc, den, hh, dk_enc_part, dv_enc, ds, dz,
                 P, H, SEG_UNIT, me_stride, next_pow2(P),
                 INTRA=False, STORE_STATE=False, **consts)

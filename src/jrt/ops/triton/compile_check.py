@@ -143,11 +143,14 @@ def main(argv=None) -> int:
         for meta, w, st in bcfg:
             for vbd, rg in variants:
                 tag = f"{meta} BD={vbd} RG={rg}"
-                build(bc._based_bwd_dq_kernel, ptrs, scal,
-                      dict(base, **meta, BD=vbd, RG=rg, HAS_MASK=True, HAS_INIT=True), w, st, f"bwd_dq {dt} {tag}")
+                groups = dict(RG=rg) if rg > 1 else {}            # RG > 1: the row-grouped kernels
+                dq_fn = bc._bwd_dq_groups_kernel if rg > 1 else bc._based_bwd_dq_kernel
+                dkdv_fn = bc._bwd_dkdv_groups_kernel if rg > 1 else bc._based_bwd_dkdv_kernel
+                build(dq_fn, ptrs, scal, dict(base, **meta, **groups, BD=vbd, HAS_MASK=True, HAS_INIT=True),
+                      w, st, f"bwd_dq {dt} {tag}")
                 for intra, ds_init in ((True, False), (False, False), (True, True)):
-                    build(bc._based_bwd_dkdv_kernel, ptrs, scal,
-                          dict(base, **meta, BD=vbd, RG=rg, HAS_MASK=True, INTRA=intra,
+                    build(dkdv_fn, ptrs, scal,
+                          dict(base, **meta, **groups, BD=vbd, HAS_MASK=True, INTRA=intra,
                                STORE_STATE=intra and not ds_init, DS_INIT=ds_init),
                           w, st, f"bwd_dkdv {dt} {tag} INTRA={intra} DS_INIT={ds_init}")
         if dt != "fp32":  # the symmetric forward (production default), its autotune set
