@@ -6,6 +6,9 @@ as measured. Program (value block d, group g) carries the quadratic rows (i, j) 
 so its state is RG times smaller; group 0 also carries the constant and linear rows and the
 intra-chunk terms. dq, dk and dv are partial sums over groups (and dq, dk over value blocks),
 summed by the launcher (based_chunk._backward). Same arguments as the based_chunk kernels plus RG.
+Deliberately a copy of those walks with the split written in, so that the production kernels compile
+exactly as they were measured: once a GPU run (lab/device/kernels_v2.sh train_rg) says which is
+faster, one of the two goes.
 """
 from __future__ import annotations
 
