@@ -2,9 +2,10 @@
 
 Experimental (docs/KERNEL_NOTES.md, "Row groups"): a backward config set naming RG > 1 launches
 these instead of based_chunk's _based_bwd_dq_kernel / _based_bwd_dkdv_kernel, which stay exactly
-as measured. Program (value block d, group g) carries the quadratic rows (i, j) with i in group g,
-so its state is RG times smaller; group 0 also carries the constant and linear rows and the
-intra-chunk terms. dq, dk and dv are partial sums over groups (and dq, dk over value blocks),
+as measured. Program (value block d, group g) carries the linear rows i and the quadratic rows
+(i, j) with i in group g, so its state is RG times smaller; group 0 also carries the constant row
+(every group accumulates it, masked rather than branched, which spills less) and the intra-chunk
+terms. dq, dk and dv are partial sums over groups (and dq, dk over value blocks),
 summed by the launcher (based_chunk._backward). Same arguments as the based_chunk kernels plus RG.
 Deliberately a copy of those walks with the split written in, so that the production kernels compile
 exactly as they were measured: once a GPU run (lab/device/kernels_v2.sh train_rg) says which is
@@ -30,9 +31,9 @@ def _bwd_dq_groups_kernel(
     LOWP: tl.constexpr, DT: tl.constexpr, IN_PREC: tl.constexpr, ST_PREC: tl.constexpr,
     RG: tl.constexpr = 1,
 ):
-    # RG row groups: program (pid_d, pid_g) holds the quadratic state rows (i, j) with i in its group
-    # (BF / RG of the BF values of i), so each program's state is RG times smaller; group 0 also
-    # does the constant and linear rows and the intra-chunk terms. dq is a partial sum over both.
+    # RG row groups: program (pid_d, pid_g) holds the linear rows i and the quadratic rows (i, j) with
+    # i in its group (BF / RG of the BF values of i), so each program's state is RG times smaller;
+    # group 0 also does the intra-chunk terms. dq is a partial sum over value blocks and groups.
     pid_d = tl.program_id(0) // RG
     pid_g = tl.program_id(0) % RG
     pid_s = tl.program_id(1)
@@ -65,19 +66,19 @@ def _bwd_dq_groups_kernel(
     dq_base = dq_ptr + tl.program_id(0).to(tl.int64) * n_bh * T * F + (b64 * T * H + h) * F
     st_idx = (pid_s * n_bh + pid_bh).to(tl.int64)
 
+    # the state rows this program carries: linear rows i and quadratic rows (i, j) for i in its group
+    # (dq does not depend on the constant row)
     if HAS_INIT:
         sb = s_init_ptr + st_idx * E * D
-        S0 = tl.load(sb + offs_d, mask=md, other=0.0)
-        S1 = tl.load(sb + (1 + offs_f)[:, None] * D + offs_d[None, :], mask=mf[:, None] & md[None, :], other=0.0)
+        S1 = tl.load(sb + (1 + offs_g)[:, None] * D + offs_d[None, :], mask=mg[:, None] & md[None, :], other=0.0)
         S2 = tl.load(sb + e2[:, None] * D + offs_d[None, :], mask=mr[:, None] & md[None, :], other=0.0)
         zb = z_init_ptr + st_idx * E
-        z1 = tl.load(zb + 1 + offs_f, mask=mf, other=0.0)
+        z1 = tl.load(zb + 1 + offs_g, mask=mg, other=0.0)
         z2 = tl.load(zb + e2, mask=mr, other=0.0)
     else:
-        S0 = tl.zeros([BD], dtype=tl.float32)
-        S1 = tl.zeros([BF, BD], dtype=tl.float32)
+        S1 = tl.zeros([BG, BD], dtype=tl.float32)
         S2 = tl.zeros([BG * BF, BD], dtype=tl.float32)
-        z1 = tl.zeros([BF], dtype=tl.float32)
+        z1 = tl.zeros([BG], dtype=tl.float32)
         z2 = tl.zeros([BG * BF], dtype=tl.float32)
 
     seg_start = pid_s * SEG_LEN
@@ -102,36 +103,42 @@ def _bwd_dq_groups_kernel(
         kf = k.to(tl.float32) * SCALE1
         vm = v.to(tl.float32) * ms[:, None]
 
-        # group 0: intra-chunk, and the constant and linear rows of the earlier chunks' state
+        # group 0: intra-chunk
         if pid_g == 0:
             a = dot_in(q, tl.trans(k), DT, IN_PREC) * SCALE2                       # [BT, BT]
             dw = dot_in(g, tl.trans(v), DT, IN_PREC) + hh[:, None]
             da = tl.where(causal, dw * (1.0 + a) * ms[None, :], 0.0)
-            c1 = dot_st(g, tl.trans(S1), LOWP, DT, ST_PREC) + hh[:, None] * z1[None, :]   # [BT, BF]
-            dq = dot_in(da, k, DT, IN_PREC) * SCALE2 + c1 * SCALE1                 # [BT, BF]
-            S0 += tl.sum(vm, 0)
-            S1 += dot_st(tl.trans(kf), vm, LOWP, DT, ST_PREC)
-            z1 += tl.sum(kf * ms[:, None], 0)
+            dq = dot_in(da, k, DT, IN_PREC) * SCALE2                               # [BT, BF]
         else:
             dq = tl.zeros([BT, BF], dtype=tl.float32)
 
-        # this group's quadratic rows: with U = mat(u), dq_a += sum_j U[a, j] q_j (a in the group)
-        # + sum_(i in group) U[i, a] q_i
+        # this group's rows of the earlier chunks' state, without branches: with c1 = g S1^T + h z1
+        # (linear rows) and U = mat(u) (quadratic rows), dq_a += c1_a + sum_j U[a, j] q_j for a in
+        # the group (placed through the one-hot), and + sum_(i in group) U[i, a] q_i for every a
         qg = tl.load(q_base + t64[:, None] * (H * F) + offs_g[None, :], mask=mt[:, None] & mg[None, :],
                      other=0.0).to(tl.float32) * SCALE1                                # [BT, BG]
-        u = dot_st(g, tl.trans(S2), LOWP, DT, ST_PREC) + hh[:, None] * z2[None, :]    # [BT, BG*BF]
-        u3 = tl.reshape(u, [BT, BG, BF])
-        rows = tl.sum(u3 * qf[:, None, :], 2)                                          # [BT, BG]
-        quad = tl.sum(rows[:, :, None] * onehot[None, :, :], 1) + tl.sum(u3 * qg[:, :, None], 1)
-        dq += quad * (RSQRT2 * SCALE1)
-        tl.store(dq_base + t64[:, None] * (H * F) + offs_f[None, :], dq, mask=mtf)
-
-        # state update (as in the forward), this group's quadratic rows
         kg = tl.load(k_base + t64[:, None] * (H * F) + offs_g[None, :], mask=mt[:, None] & mg[None, :],
                      other=0.0).to(tl.float32) * SCALE1
+        if BG >= 16:     # tl.dot needs every dimension >= 16
+            c1 = dot_st(g, tl.trans(S1), LOWP, DT, ST_PREC)
+        else:
+            c1 = tl.sum(g[:, None, :] * S1[None, :, :], 2)                              # [BT, BG]
+        c1 += hh[:, None] * z1[None, :]
+        u = dot_st(g, tl.trans(S2), LOWP, DT, ST_PREC) + hh[:, None] * z2[None, :]    # [BT, BG*BF]
+        u3 = tl.reshape(u, [BT, BG, BF])
+        own = c1 + tl.sum(u3 * qf[:, None, :], 2) * RSQRT2                             # [BT, BG]
+        dq += (tl.sum(own[:, :, None] * onehot[None, :, :], 1) + tl.sum(u3 * qg[:, :, None], 1) * RSQRT2) * SCALE1
+        tl.store(dq_base + t64[:, None] * (H * F) + offs_f[None, :], dq, mask=mtf)
+
+        # state update (as in the forward), this group's rows
         k2 = tl.reshape(kg[:, :, None] * kf[:, None, :], [BT, BG * BF]) * RSQRT2
         S2 += dot_st(tl.trans(k2), vm, LOWP, DT, ST_PREC)
         z2 += tl.sum(k2 * ms[:, None], 0)
+        if BG >= 16:
+            S1 += dot_st(tl.trans(kg), vm, LOWP, DT, ST_PREC)
+        else:
+            S1 += tl.sum(kg[:, :, None] * vm[:, None, :], 0)
+        z1 += tl.sum(kg * ms[:, None], 0)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -155,8 +162,9 @@ def _bwd_dkdv_groups_kernel(
 ):
     # INTRA and DS_INIT: segment-parallel reverse walk; each segment starts from the dS, dz of the
     # queries of all later segments (ds_init[pid_s]), computed in parallel by the caller.
-    # RG row groups: as in the dq kernel (each program carries the dS rows (i, j) of its group of i;
-    # group 0 the constant and linear rows and the intra-chunk terms); dk and dv are then partial sums.
+    # RG row groups: as in the dq kernel (each program carries the dS rows of its group of i; the
+    # constant row's contribution counts in group 0 only; group 0 the intra-chunk terms); dk and dv
+    # are then partial sums.
     pid_d = tl.program_id(0) // RG
     pid_g = tl.program_id(0) % RG
     pid_s = tl.program_id(1)
@@ -192,21 +200,24 @@ def _bwd_dkdv_groups_kernel(
     if DS_INIT:
         st_idx = (pid_s * n_bh + pid_bh).to(tl.int64)
 
+    # this program's rows: the constant row (used by group 0 only), linear rows i and quadratic rows
+    # (i, j) for i in its group
+    lead = (pid_g == 0).to(tl.float32)
     if INTRA and not DS_INIT:
         dS0 = tl.zeros([BD], dtype=tl.float32)
-        dS1 = tl.zeros([BF, BD], dtype=tl.float32)
+        dS1 = tl.zeros([BG, BD], dtype=tl.float32)
         dS2 = tl.zeros([BG * BF, BD], dtype=tl.float32)
         dz0 = tl.zeros([1], dtype=tl.float32)
-        dz1 = tl.zeros([BF], dtype=tl.float32)
+        dz1 = tl.zeros([BG], dtype=tl.float32)
         dz2 = tl.zeros([BG * BF], dtype=tl.float32)
     else:
         sb = ds_init_ptr + st_idx * E * D
         dS0 = tl.load(sb + offs_d, mask=md, other=0.0)
-        dS1 = tl.load(sb + (1 + offs_f)[:, None] * D + offs_d[None, :], mask=mf[:, None] & md[None, :], other=0.0)
+        dS1 = tl.load(sb + (1 + offs_g)[:, None] * D + offs_d[None, :], mask=mg[:, None] & md[None, :], other=0.0)
         dS2 = tl.load(sb + e2[:, None] * D + offs_d[None, :], mask=mr[:, None] & md[None, :], other=0.0)
         zb = dz_init_ptr + st_idx * E
         dz0 = tl.load(zb + tl.arange(0, 1))
-        dz1 = tl.load(zb + 1 + offs_f, mask=mf, other=0.0)
+        dz1 = tl.load(zb + 1 + offs_g, mask=mg, other=0.0)
         dz2 = tl.load(zb + e2, mask=mr, other=0.0)
 
     n_iter = SEG_LEN // BT
@@ -228,16 +239,20 @@ def _bwd_dkdv_groups_kernel(
                      other=0.0).to(tl.float32) * SCALE1                                # [BT, BG]
         k2 = tl.reshape(kg[:, :, None] * kf[:, None, :], [BT, BG * BF]) * RSQRT2
 
-        # from the queries of later chunks (state dS, dz): this group's quadratic rows
-        dv = dot_st(k2, dS2, LOWP, DT, ST_PREC)                                                     # [BT, BD]
+        # from the queries of later chunks (state dS, dz): this group's rows and (group 0) the
+        # constant row, without branches
+        dv = dot_st(k2, dS2, LOWP, DT, ST_PREC) + lead * dS0[None, :]                              # [BT, BD]
+        if BG >= 16:     # tl.dot needs every dimension >= 16
+            dv += dot_st(kg, dS1, LOWP, DT, ST_PREC)
+            c1 = dot_st(v, tl.trans(dS1), LOWP, DT, ST_PREC)
+        else:
+            dv += tl.sum(kg[:, :, None] * dS1[None, :, :], 1)
+            c1 = tl.sum(v[:, None, :] * dS1[None, :, :], 2)                                          # [BT, BG]
+        c1 += blk0 * dz1[None, :]
         u = dot_st(v, tl.trans(dS2), LOWP, DT, ST_PREC) + blk0 * dz2[None, :]                        # [BT, BG*BF]
         u3 = tl.reshape(u, [BT, BG, BF])
-        rows = tl.sum(u3 * kf[:, None, :], 2)                                                         # [BT, BG]
-        quad = tl.sum(rows[:, :, None] * onehot[None, :, :], 1) + tl.sum(u3 * kg[:, :, None], 1)
-        dk = quad * (RSQRT2 * SCALE1)                                                                 # [BT, BF]
-        if pid_g == 0:   # the constant and linear rows
-            dv += dot_st(kf, dS1, LOWP, DT, ST_PREC) + dS0[None, :]
-            dk += (dot_st(v, tl.trans(dS1), LOWP, DT, ST_PREC) + blk0 * dz1[None, :]) * SCALE1
+        own = c1 + tl.sum(u3 * kf[:, None, :], 2) * RSQRT2                                            # [BT, BG]
+        dk = (tl.sum(own[:, :, None] * onehot[None, :, :], 1) + tl.sum(u3 * kg[:, :, None], 1) * RSQRT2) * SCALE1
 
         if INTRA:
             q = tl.load(q_base + t64[:, None] * (H * F) + offs_f[None, :], mask=mtf, other=0.0)
@@ -265,19 +280,22 @@ def _bwd_dkdv_groups_kernel(
             q2 = tl.reshape(qg[:, :, None] * qf[:, None, :], [BT, BG * BF]) * RSQRT2
             dS2 += dot_st(tl.trans(q2), g, LOWP, DT, ST_PREC)
             dz2 += tl.sum(q2 * hh[:, None], 0)
-            if pid_g == 0:
-                dS0 += tl.sum(g, 0)
-                dS1 += dot_st(tl.trans(qf), g, LOWP, DT, ST_PREC)
-                dz0 += tl.sum(hh, 0)
-                dz1 += tl.sum(qf * hh[:, None], 0)
+            if BG >= 16:
+                dS1 += dot_st(tl.trans(qg), g, LOWP, DT, ST_PREC)
+            else:
+                dS1 += tl.sum(qg[:, :, None] * g[:, None, :], 0)
+            dz1 += tl.sum(qg * hh[:, None], 0)
+            dS0 += tl.sum(g, 0)          # every group carries it; group 0's is the one used and stored
+            dz0 += tl.sum(hh, 0)
 
     if STORE_STATE:
         sb = ds_out_ptr + st_idx * E * D
         zb = dz_out_ptr + st_idx * E
+        blk0_i = (pid_d == 0).to(tl.int32)                 # z rows: value block 0 only
+        lead_i = (pid_g == 0).to(tl.int32)                 # the constant row: group 0 only
         tl.store(sb + e2[:, None] * D + offs_d[None, :], dS2, mask=mr[:, None] & md[None, :])
-        tl.store(zb + e2, dz2, mask=mr & (e2 < E * (pid_d == 0).to(tl.int32)))  # block 0 only
-        if pid_g == 0:
-            tl.store(sb + offs_d, dS0, mask=md)
-            tl.store(sb + (1 + offs_f)[:, None] * D + offs_d[None, :], dS1, mask=mf[:, None] & md[None, :])
-            tl.store(zb + tl.arange(0, 1), dz0, mask=tl.arange(0, 1) < (pid_d == 0).to(tl.int32))
-            tl.store(zb + 1 + offs_f, dz1, mask=offs_f < F * (pid_d == 0).to(tl.int32))
+        tl.store(zb + e2, dz2, mask=mr & (e2 < E * blk0_i))
+        tl.store(sb + (1 + offs_g)[:, None] * D + offs_d[None, :], dS1, mask=mg[:, None] & md[None, :])
+        tl.store(zb + 1 + offs_g, dz1, mask=offs_g < F * blk0_i)
+        tl.store(sb + offs_d, dS0, mask=md & (offs_d < D * lead_i))
+        tl.store(zb + tl.arange(0, 1), dz0, mask=tl.arange(0, 1) < blk0_i * lead_i)
