@@ -73,11 +73,11 @@ def test_based_variants(kernel, schedule, dtype):
         _check(x, ref, f"d{name}", gtol)
 
 
-@pytest.mark.parametrize("kernel,schedule", VARIANTS)
-def test_prefix_variants(kernel, schedule):
-    dtype = torch.bfloat16
+def _prefix_case(seed, dtype=torch.bfloat16):
+    """PLA inputs (q, k, v, k_enc, v_enc) with a left-padded row, a per-row prefix mask and an initial
+    state; returns (inputs, op keyword arguments, output gradient)."""
     B, T, P, H, F, D = 2, 1200, 600, 4, 16, 64
-    q, k, v, ke, ve = _inputs(B, T, H, F, D, dtype, P=P, seed=2)
+    inputs = _inputs(B, T, H, F, D, dtype, P=P, seed=seed)
     mask = torch.ones(B, T, dtype=torch.bool, device=DEV)
     mask[1, :100] = False
     prefix_mask = mask[:, :P].clone()
@@ -85,7 +85,14 @@ def test_prefix_variants(kernel, schedule):
     E = 1 + F + F * F
     init = (torch.randn(B, H, E, D, device=DEV) * 0.1, torch.rand(B, H, E, device=DEV) + 1.0)
     do = torch.randn(B, T, H, D, device=DEV)
-    kw = dict(initial_state=init, output_final_state=True, key_padding_mask=mask, prefix_mask=prefix_mask)
+    return inputs, dict(initial_state=init, key_padding_mask=mask, prefix_mask=prefix_mask), do
+
+
+@pytest.mark.parametrize("kernel,schedule", VARIANTS)
+def test_prefix_variants(kernel, schedule):
+    dtype = torch.bfloat16
+    (q, k, v, ke, ve), kw, do = _prefix_case(seed=2, dtype=dtype)
+    kw["output_final_state"] = True
     o, (s, z), g = _grads(lambda *a: prefix_linear_attention(*a, **kw, backend="triton", kernel=kernel,
                                                              schedule=schedule), (q, k, v, ke, ve), do)
     o_ref, (s_ref, z_ref), g_ref = _grads(lambda *a: prefix_linear_attention(*a, **kw, backend="naive"),
@@ -141,16 +148,7 @@ def test_backward_row_groups(rg, bd):
     PLA with left padding, a per-row prefix mask and an initial state, within the gradient budget."""
     from jrt.ops.triton import _configs
     dtype = torch.bfloat16
-    B, T, P, H, F, D = 2, 1200, 600, 4, 16, 64
-    q, k, v, ke, ve = _inputs(B, T, H, F, D, dtype, P=P, seed=3)
-    mask = torch.ones(B, T, dtype=torch.bool, device=DEV)
-    mask[1, :100] = False
-    prefix_mask = mask[:, :P].clone()
-    prefix_mask[0, 500:] = False
-    E = 1 + F + F * F
-    init = (torch.randn(B, H, E, D, device=DEV) * 0.1, torch.rand(B, H, E, device=DEV) + 1.0)
-    do = torch.randn(B, T, H, D, device=DEV)
-    kw = dict(initial_state=init, key_padding_mask=mask, prefix_mask=prefix_mask)
+    (q, k, v, ke, ve), kw, do = _prefix_case(seed=3, dtype=dtype)
     _configs.override("bwd", [({"BT": 16, "BD": bd, "RG": rg}, 4, 2)])
     try:
         o, _, g = _grads(lambda *a: prefix_linear_attention(*a, **kw, backend="triton"), (q, k, v, ke, ve), do)
