@@ -20,6 +20,16 @@ from ._common import RSQRT2, dot_in, dot_st, quad_rows_group
 
 
 @triton.jit
+def _row_group(F: tl.constexpr, BF: tl.constexpr, BG: tl.constexpr, group):
+    """Row group `group`'s values of i (offs [BG], valid mask), the one-hot [BG, BF] that places a
+    per-i quantity in its feature column, and its quadratic state rows (rows [BG*BF], valid mask)."""
+    offs_g = group * BG + tl.arange(0, BG)
+    onehot = (offs_g[:, None] == tl.arange(0, BF)[None, :]).to(tl.float32)
+    e2, mr = quad_rows_group(F, BF, BG, group)
+    return offs_g, offs_g < F, onehot, e2, mr
+
+
+@triton.jit
 def _bwd_dq_groups_kernel(
     q_ptr, k_ptr, v_ptr, mask_ptr, s_init_ptr, z_init_ptr,
     do_ptr, den_ptr, hh_ptr,                  # do [B, T, H, D]; den, hh [B, T, H] fp32
@@ -48,12 +58,9 @@ def _bwd_dq_groups_kernel(
 
     offs_f = tl.arange(0, BF)
     mf = offs_f < F
-    offs_g = pid_g * BG + tl.arange(0, BG)                    # this group's values of i
-    mg = offs_g < F
-    onehot = (offs_g[:, None] == offs_f[None, :]).to(tl.float32)   # [BG, BF]: i -> its column
+    offs_g, mg, onehot, e2, mr = _row_group(F, BF, BG, pid_g)
     offs_d = pid_d * BD + tl.arange(0, BD)
     md = offs_d < D
-    e2, mr = quad_rows_group(F, BF, BG, pid_g)
     offs_c = tl.arange(0, BT)
     causal = offs_c[:, None] >= offs_c[None, :]
 
@@ -179,12 +186,9 @@ def _bwd_dkdv_groups_kernel(
 
     offs_f = tl.arange(0, BF)
     mf = offs_f < F
-    offs_g = pid_g * BG + tl.arange(0, BG)
-    mg = offs_g < F
-    onehot = (offs_g[:, None] == offs_f[None, :]).to(tl.float32)   # [BG, BF]
+    offs_g, mg, onehot, e2, mr = _row_group(F, BF, BG, pid_g)
     offs_d = pid_d * BD + tl.arange(0, BD)
     md = offs_d < D
-    e2, mr = quad_rows_group(F, BF, BG, pid_g)
     offs_c = tl.arange(0, BT)
     causal = offs_c[:, None] >= offs_c[None, :]
 
