@@ -33,27 +33,39 @@ def _(x, weight, bias):
     return x.new_empty(x.shape[0], weight.shape[0])
 
 
+def _refusal(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> str | None:
+    """Why skinny_linear cannot take these inputs, or None when it can."""
+    if x.dim() < 1 or weight.dim() != 2 or x.shape[-1] != weight.shape[1]:
+        return f"x [..., K] and weight [N, K] needed, got x {tuple(x.shape)}, weight {tuple(weight.shape)}"
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        return f"bias must be [N] = [{weight.shape[0]}], got {tuple(bias.shape)}"
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
+        return (f"x, weight and bias must share a dtype, got {x.dtype}, {weight.dtype}"
+                + (f", {bias.dtype}" if bias is not None else ""))
+    rows = x.numel() // max(x.shape[-1], 1)
+    if rows > MAX_ROWS:
+        return f"at most {MAX_ROWS} rows, got {rows} (use torch.nn.functional.linear)"
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, weight, bias)):
+        return "forward only (decode); call it under torch.no_grad()"
+    return None
+
+
+def _uses_kernel(x: torch.Tensor) -> bool:
+    """Accepted inputs go to the kernel unless it cannot run here, or they are float64 or empty."""
+    return _kernel_available(x) and x.dtype != torch.float64 and x.numel() > 0
+
+
 def skinny_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """x [..., K] with at most 16 rows in all, weight [N, K], bias [N] or None -> [..., N].
 
     Raises ValueError for more rows (a GEMM's job: use F.linear), mismatched shapes or dtypes, and
     inputs that require grad (no backward)."""
-    if x.dim() < 1 or weight.dim() != 2 or x.shape[-1] != weight.shape[1]:
-        raise ValueError(f"skinny_linear: x [..., K] and weight [N, K] needed, got x {tuple(x.shape)}, "
-                         f"weight {tuple(weight.shape)}")
-    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-        raise ValueError(f"skinny_linear: bias must be [N] = [{weight.shape[0]}], got {tuple(bias.shape)}")
-    if x.dtype != weight.dtype or (bias is not None and bias.dtype != x.dtype):
-        raise ValueError(f"skinny_linear: x, weight and bias must share a dtype, got {x.dtype}, {weight.dtype}"
-                         + (f", {bias.dtype}" if bias is not None else ""))
-    rows = x.numel() // max(x.shape[-1], 1)
-    if rows > MAX_ROWS:
-        raise ValueError(f"skinny_linear: at most {MAX_ROWS} rows, got {rows} (use torch.nn.functional.linear)")
-    if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad
-                                    or (bias is not None and bias.requires_grad)):
-        raise ValueError("skinny_linear: forward only (decode); call it under torch.no_grad()")
-    if not _kernel_available(x) or x.dtype == torch.float64 or rows == 0:
+    refusal = _refusal(x, weight, bias)
+    if refusal is not None:
+        raise ValueError(f"skinny_linear: {refusal}")
+    if not _uses_kernel(x):
         return F.linear(x, weight, bias)
+    rows = x.numel() // x.shape[-1]
     y = _skinny_linear_op(x.reshape(rows, x.shape[-1]), weight, bias)
     return y.reshape(*x.shape[:-1], weight.shape[0])
 
@@ -76,10 +88,7 @@ class SkinnyLinearMode(torch.overrides.TorchFunctionMode):
 
 
 def _routable(x, weight, bias) -> bool:
-    """What SkinnyLinearMode sends to the kernel: few rows, one dtype (not float64), nothing that needs
-    a gradient, no autocast (which would change F.linear's output dtype); anything else stays F.linear."""
-    tensors = [x, weight] + ([bias] if bias is not None else [])
-    return (x.dim() >= 1 and weight.dim() == 2 and x.numel() // max(x.shape[-1], 1) <= MAX_ROWS
-            and _kernel_available(x) and all(t.dtype == x.dtype for t in tensors) and x.dtype != torch.float64
-            and not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
+    """What SkinnyLinearMode sends to the kernel: what skinny_linear accepts and runs on the kernel,
+    outside autocast (which would change F.linear's output dtype); anything else stays F.linear."""
+    return (_refusal(x, weight, bias) is None and _uses_kernel(x)
             and not torch.is_autocast_enabled(x.device.type))
