@@ -16,12 +16,12 @@ Methods (`--methods`, comma-separated; bf16, greedy, one H100/H200):
   jrt-graph           JRTForCausalLM jrt-360m, explicit prefill + CUDA-graph decode (jrt.models.generation;
                       alias jrt)
   jrt-compile-graph   the same with the decode step compiled by torch.compile before it is graphed
-                      (RecurrentDecoder(compile=True); the compile happens in the warm-up run)
-  jrt-compile-skinny-graph  jrt-compile-graph with every linear layer of the step on jrt.ops.skinny_linear
-                      (a weight-streaming Triton kernel for <= 16 rows) instead of cuBLAS
-                      (RecurrentDecoder(compile=True, skinny_linear=True); experimental)
-  jrt-compile-autotune-graph  jrt-compile-graph with compile_mode="max-autotune-no-cudagraphs" (Inductor
-                      searches Triton GEMM configs for the step's shapes; a longer first compile)
+                      (RecurrentDecoder(compile=True); the compile happens in the warm-up run). Library
+                      default: on CUDA the step's linear layers run jrt.ops.skinny_linear (a weight-
+                      streaming Triton kernel for <= 16 rows) instead of cuBLAS GEMMs
+  jrt-compile-cublas-graph  jrt-compile-graph with the linear layers left on cuBLAS
+                      (RecurrentDecoder(compile=True, skinny_linear=False)): the GEMM comparator, and
+                      what jrt-compile-graph measured before 2026-12-02's second H200 run
   none                no sweep (e.g. with --profile-step alone)
 
 For each batch B and prompt length T: time to first token (the prefill, ms) and decode tokens/s
@@ -58,7 +58,7 @@ from jrt.models import JRTForCausalLM, preset_config
 from jrt.models.generation import RecurrentDecoder, compare_with_eager
 
 METHODS = ("llama-sdpa", "llama-static-graph", "llama-static-eager", "jrt-hf", "jrt-graph", "jrt-compile-graph",
-           "jrt-compile-skinny-graph", "jrt-compile-autotune-graph")
+           "jrt-compile-cublas-graph")
 ALIASES = {"llama-hf": "llama-sdpa", "llama-static": "llama-static-graph", "jrt": "jrt-graph"}
 QUICK = dict(batches="1,2", prompts="48,96", new_tokens=6, repeats=1, profile_batches="1,2", profile_prompt=48,
              profile_steps=5)
@@ -124,12 +124,12 @@ def hf_generate_times(model, ids, new_tokens: int, repeats: int, **kwargs):
 
 
 def graph_times(model, ids, new_tokens: int, repeats: int, compile: bool = False, check_tokens: int = 8,
-                skinny_linear: bool = False, compile_mode: str | None = None):
+                skinny_linear: bool | None = None):
     """JRT through RecurrentDecoder: (prefill ms, decode ms for new_tokens - 1 steps, info). info holds
     the decode mode and, when the step is graphed or compiled, compare_with_eager over the first
     check_tokens steps against a plain eager decoder from the same prompt (compare_with_eager)."""
     decoder = RecurrentDecoder(model, cuda_graph=torch.cuda.is_available(), compile=compile,
-                               skinny_linear=skinny_linear, compile_mode=compile_mode)
+                               skinny_linear=skinny_linear)
     prefill_ms = cuda_time_ms(lambda: decoder.prefill(ids), repeats)
     first = decoder.prefill(ids)
 
@@ -140,8 +140,8 @@ def graph_times(model, ids, new_tokens: int, repeats: int, compile: bool = False
 
     decode_ms = cuda_time_ms(decode, repeats)  # the first (warm-up) call captures the graph
     mode = "cuda-graph" if decoder.cuda_graph else "eager (no CUDA)"
-    info = dict(decode_mode=("compiled " if compile else "") + (f"({compile_mode}) " if compile_mode else "")
-                + ("skinny-linear " if skinny_linear else "") + mode)
+    info = dict(decode_mode=("compiled " if compile else "") + ("skinny-linear " if decoder.skinny_linear else "")
+                + mode)
     steps = min(check_tokens, new_tokens - 1)
     if steps > 0 and (decoder.cuda_graph or compile):
         info.update(compare_with_eager(decoder, model, ids, steps))
@@ -497,9 +497,8 @@ def main(argv=None) -> int:
                             prefill_ms, decode_ms, info = graph_times(jrt, ids, args.new_tokens, args.repeats,
                                                                       compile=method.startswith("jrt-compile"),
                                                                       check_tokens=args.check_tokens,
-                                                                      skinny_linear="skinny" in method,
-                                                                      compile_mode="max-autotune-no-cudagraphs"
-                                                                      if "autotune" in method else None)
+                                                                      skinny_linear=False if "cublas" in method
+                                                                      else None)
                     if method.startswith("llama"):
                         state = (prompt + args.new_tokens) * llama_kv_token
                         floor_bytes = p_bytes["llama"] + batch * state                      # K/V read once

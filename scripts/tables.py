@@ -171,6 +171,46 @@ def generate_h200() -> str:
     return "\n".join(lines)
 
 
+def decode_skinny_h200() -> str:
+    """The compiled + graphed decode step with cuBLAS GEMMs and with skinny_linear, B 1 and 16, and the
+    teacher-forced check of each against the eager decoder (two runs of one session, one per B)."""
+    rels = ["results/benchmarks/h200_kernels_v2/skinny_2026-12-02/b1/generate.json",
+            "results/benchmarks/h200_kernels_v2/skinny_2026-12-02/b16/generate.json"]
+    labels = {"jrt-compile-graph": "compiled + graph, cuBLAS GEMMs",
+              "jrt-compile-skinny-graph": "compiled + graph, skinny_linear (now the default)"}
+    lines = ["| B | decode step | step ms | tok/s | floor ms | free-running token match | teacher-forced argmax "
+             "match | max logit diff (logit scale) | widest flip margin |", "|---" * 9 + "|"]
+    sources = []
+    for rel in rels:
+        d = _load(rel)
+        for r in d["rows"]:
+            lines.append(f"| {r['batch']} | {labels.get(r['method'], r['method'])} | {_num(r, 'decode_step_ms', '.3f')} | "
+                         f"{_num(r, 'decode_tokens_per_s', ',.0f')} | {_num(r, 'step_floor_ms', '.3f')} | "
+                         f"{_num(r, 'vs_eager_token_match', '.3f')} | {_num(r, 'vs_eager_forced_argmax_match', '.3f')} | "
+                         f"{_num(r, 'vs_eager_forced_max_logit_diff', '.3f')} ({_num(r, 'vs_eager_logit_scale', '.2f')}) | "
+                         f"{_num(r, 'vs_eager_flip_margin_max', '.3f')} |")
+        sources.append(_source(rel, d["meta"]["card"], d["meta"]["date"]))
+    return "\n".join(lines + ["", " ".join(sources)])
+
+
+def train_rg_h200() -> str:
+    """PLA forward + backward with the backward's rows in 1 or 2 groups (JRT_TRITON_BWD_CONFIGS), one run."""
+    base = "results/benchmarks/h200_kernels_v2/train_rg_2026-12-02"
+    sets = [("default", "library default (no variable)"), ("rg1_bd32", "[[{BT: 16}, 4, 2]]: RG 1"),
+            ("rg2_bd32", "[[{BT: 16, RG: 2}, 4, 2]]: RG 2")]
+    lines = ["| backward set | T = 2048 ms | T = 8192 ms |", "|---|---|---|"]
+    fa2 = None
+    for name, label in sets:
+        d = _load(f"{base}/{name}/train.json")
+        cells = d["sweeps"][0]["cells"]
+        pla = cells["jrt_pla"]
+        lines.append(f"| jrt PLA, {label} | {pla['2048']['ms']:.3f} | {pla['8192']['ms']:.3f} |")
+        fa2 = fa2 or cells.get("sdpa_flash")
+    lines.append(f"| {LABELS['sdpa_flash']} | {fa2['2048']['ms']:.3f} | {fa2['8192']['ms']:.3f} |")
+    d = _load(f"{base}/rg1_bd32/train.json")
+    return "\n".join(lines + ["", _source(f"{base}/*/train.json", d["env"]["card"], d["env"]["date_utc"])])
+
+
 def tune_bwd_h200() -> str:
     """The backward config sweep: the fastest config for each value block BD, and the library default."""
     rel = "results/benchmarks/h200_kernels_v2/tune_bwd_2026-12-02/tune_bwd.json"
@@ -239,7 +279,8 @@ TABLES = {"prefill_t": prefill_t, "prefill_b": prefill_b, "train_step": train_st
           "prefill_h200": prefill_h200, "prefill_h200_segmented": prefill_h200_segmented,
           "train_step_h200": train_step_h200,
           "generate_eager": generate_eager, "generate_static": generate_static, "generate_h200": generate_h200,
-          "tune_bwd_h200": tune_bwd_h200, "multi_gpu": multi_gpu}
+          "tune_bwd_h200": tune_bwd_h200, "decode_skinny_h200": decode_skinny_h200,
+          "train_rg_h200": train_rg_h200, "multi_gpu": multi_gpu}
 BLOCK = re.compile(r"(<!-- table:(\w+) -->\n)(.*?)(<!-- /table:\2 -->)", re.S)
 
 

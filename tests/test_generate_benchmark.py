@@ -10,21 +10,23 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_generate_quick_jrt_methods(tmp_path):
-    cmd = [sys.executable, "generate.py", "--quick", "--out", str(tmp_path), "--methods", "jrt-graph,jrt-compile-graph,jrt-compile-skinny-graph",
+    cmd = [sys.executable, "generate.py", "--quick", "--out", str(tmp_path), "--methods", "jrt-graph,jrt-compile-graph,jrt-compile-cublas-graph",
            "--prompts", "48", "--batches", "2"]
     r = subprocess.run(cmd, cwd=REPO / "benchmarks", capture_output=True, text=True, timeout=600,
                        env=dict(os.environ, PYTHONPATH=str(REPO / "src"), CUDA_VISIBLE_DEVICES=""))  # the CPU path
     assert r.returncode == 0, r.stderr[-2000:]
     rows = json.loads((tmp_path / "generate.json").read_text())["rows"]
     by_method = {row["method"]: row for row in rows}
-    assert set(by_method) == {"jrt-graph", "jrt-compile-graph", "jrt-compile-skinny-graph"}
+    assert set(by_method) == {"jrt-graph", "jrt-compile-graph", "jrt-compile-cublas-graph"}
     for row in rows:
         assert "error" not in row and row["decode_tokens_per_s"] > 0, row
     assert by_method["jrt-compile-graph"]["decode_mode"].startswith("compiled")
     # the compiled step is checked against the eager decoder on every run (CPU: no graph, so jrt-graph
     # is the eager path itself and has nothing to compare)
-    assert by_method["jrt-compile-skinny-graph"]["decode_mode"].startswith("compiled skinny-linear")
-    for method in ("jrt-compile-graph", "jrt-compile-skinny-graph"):
+    # the default resolves skinny_linear on CUDA only: on CPU both compiled methods run the linears eagerly
+    assert "skinny" not in by_method["jrt-compile-graph"]["decode_mode"]
+    assert "skinny" not in by_method["jrt-compile-cublas-graph"]["decode_mode"]
+    for method in ("jrt-compile-graph", "jrt-compile-cublas-graph"):
         compiled = by_method[method]
         assert compiled["vs_eager_token_match"] == 1.0, method
         # teacher-forced: every step's logits as the eager step's, up to float32 fusion rounding

@@ -29,19 +29,14 @@
 #      what still separates the compiled + graphed step from the 1.0 ms target; $OUT/profile_decode/.
 #   8. (only when named) skinny (limit 300 s): the skinny-linear decode path: its GPU tests (bf16 against
 #      cuBLAS, the cuda-graphed decoder against eager), then benchmarks/generate.py with
-#      jrt-compile-graph, jrt-compile-skinny-graph and jrt-compile-autotune-graph (Inductor's
-#      max-autotune GEMM search) at B in {1, 16}, prompt 1024 (same run, same process): which of the
-#      two beats cuBLAS's GEMMs; $OUT/skinny/ and skinny.log.
-#   9. (only when named) train_rg (limit 300 s): the backward's row groups (the quadratic state rows split
-#      over RG programs): their GPU tests (bf16 vs fp32 naive), then benchmarks/train_step.py, PLA forward + backward at T = 2048 and 8192, B = 16, once
-#      per backward set (RG 1 / 2 / 4 at BD 32, RG 4 at BD 64; JRT_TRITON_BWD_CONFIGS), FA2 beside the first;
-#      $OUT/train_rg/<set>/train.json. Whether the split reaches the 2k target (PLA <= FA2).
+#      jrt-compile-graph (the default: skinny linear on CUDA) and jrt-compile-cublas-graph at B in
+#      {1, 16}, prompt 1024 (same run, same process); $OUT/skinny/ and skinny.log.
 #   6. (only when named) tune_bwd (limit 300 s): benchmarks/tune_kernels.py --skip-fwd, the backward
 #      configs (BT x value block BD x warps x stages) timed on PLA forward + backward at T = 2048 and
 #      8192, B = 16, into $OUT/tune_bwd/tune.json: which BD the sm_90 backward set should name.
 # Files written to $OUT (8 for steps 1-4): pytest.log, prefill.json, prefill.log, train.json, train.log,
 # default/train.json, train_default.log, summary.json; step 5 adds generate.log and generate/generate.{json,md}.
-# Usage: OUT=/path bash lab/device/kernels_v2.sh [STEP ...]   (steps: pytest prefill train train_default, and generate, profile_decode, skinny, train_rg, tune_bwd;
+# Usage: OUT=/path bash lab/device/kernels_v2.sh [STEP ...]   (steps: pytest prefill train train_default, and generate, profile_decode, skinny, tune_bwd;
 #        default: the first four; PYTHON=... picks the interpreter; default python)
 set -u
 cd "$(dirname "$0")/../.."
@@ -89,17 +84,8 @@ step train_default 35 "$PY" benchmarks/train_step.py --out "$OUT/default" --form
   --profile-step --profile-compiled --profile-batches 1,16 --profile-prompt 1024 --profile-steps 20
 [[ "$ONLY" == *" skinny "* ]] && step skinny 300 bash -c 'JRT_TRITON_AUTOTUNE=first "$0" -m pytest -q -p no:cacheprovider -rf \
   tests/ops/test_skinny_linear.py "tests/models/test_model.py::test_skinny_linear_decoder_equals_eager"; t=$?
-  "$0" benchmarks/generate.py --out "$1/skinny" --methods jrt-compile-graph,jrt-compile-skinny-graph,jrt-compile-autotune-graph \
+  "$0" benchmarks/generate.py --out "$1/skinny" --methods jrt-compile-graph,jrt-compile-cublas-graph \
     --batches 1,16 --prompts 1024 --new-tokens 65 --repeats 3 || exit $?; exit $t' "$PY" "$OUT"
-[[ "$ONLY" == *" train_rg "* ]] && step train_rg 300 bash -c '
-  "$0" -m pytest -q -p no:cacheprovider -rf tests/gpu/test_kernels_v2.py -k row_groups || exit $?
-  for set in "rg1_bd32:[[{\"BT\":16},4,2]]" "rg2_bd32:[[{\"BT\":16,\"RG\":2},4,2]]" \
-             "rg4_bd32:[[{\"BT\":16,\"RG\":4},4,2]]" "rg4_bd64:[[{\"BT\":16,\"BD\":64,\"RG\":4},4,2]]"; do
-    name=${set%%:*}; methods=jrt_pla; [ "$name" = rg1_bd32 ] && methods="jrt_pla sdpa_flash"
-    echo "== $name ${set#*:}"
-    JRT_TRITON_BWD_CONFIGS="${set#*:}" "$0" benchmarks/train_step.py --out "$1/train_rg/$name" --formats json \
-      --seq-lens 2048 8192 --methods $methods --warmup 10 --rep 40 || exit $?
-  done' "$PY" "$OUT"
 [[ "$ONLY" == *" tune_bwd "* ]] && step tune_bwd 300 "$PY" benchmarks/tune_kernels.py --skip-fwd --jobs 16 \
   --time-budget 200 --bwd-seq-lens 2048,8192 --out "$OUT/tune_bwd"
 

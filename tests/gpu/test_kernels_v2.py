@@ -141,22 +141,3 @@ def test_selection_on_this_device():
     if tuple(cap) == (9, 0) and not any(os.environ.get(n) for n in ("JRT_TRITON_FWD_CONFIGS", "JRT_TRITON_AUTOTUNE")):
         assert got[0] == ({"BT": 32, "BD": 32, "TRANS_OUT": True}, 4, 1)
 
-
-@pytest.mark.parametrize("rg,bd", [(2, 32), (4, 32), (4, 64)])
-def test_backward_row_groups(rg, bd):
-    """The backward with RG row groups (a backward set naming RG and BD), bf16, against naive fp32:
-    PLA with left padding, a per-row prefix mask and an initial state, within the gradient budget."""
-    from jrt.ops.triton import _configs
-    dtype = torch.bfloat16
-    (q, k, v, ke, ve), kw, do = _prefix_case(seed=3, dtype=dtype)
-    _configs.override("bwd", [({"BT": 16, "BD": bd, "RG": rg}, 4, 2)])
-    try:
-        o, _, g = _grads(lambda *a: prefix_linear_attention(*a, **kw, backend="triton"), (q, k, v, ke, ve), do)
-    finally:
-        _configs.override("bwd", None)
-    o_ref, _, g_ref = _grads(lambda *a: prefix_linear_attention(*a, **kw, backend="naive"),
-                             [x.float() for x in (q, k, v, ke, ve)], do)
-    tol, gtol = BUDGET[dtype]
-    _check(o, o_ref, "o", tol)
-    for name, x, ref in zip(("q", "k", "v", "k_enc", "v_enc"), g, g_ref):
-        _check(x, ref, f"d{name} RG={rg} BD={bd}", gtol)

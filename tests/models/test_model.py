@@ -259,9 +259,16 @@ def test_compiled_decoder_equals_eager_and_compiles_once(device, cuda_graph):
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 1   # it was compiled, not run eagerly
 
 
+def _interpreting() -> bool:
+    from jrt.ops.triton._common import INTERPRET
+    return INTERPRET
+
+
 @pytest.mark.parametrize("compile", [False, True], ids=["eager", "compiled"])
 @pytest.mark.parametrize("device,cuda_graph", [
-    pytest.param("cpu", False, id="cpu"),
+    # CPU tensors reach the Triton kernel only under TRITON_INTERPRET=1 (tests/conftest.py sets it without CUDA)
+    pytest.param("cpu", False, id="cpu",
+                 marks=pytest.mark.skipif(not _interpreting(), reason="needs TRITON_INTERPRET=1 on CPU")),
     pytest.param("cuda", True, id="cuda-graphed",
                  marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"))])
 def test_skinny_linear_decoder_equals_eager(device, cuda_graph, compile):
@@ -288,6 +295,20 @@ def test_skinny_linear_decoder_equals_eager(device, cuda_graph, compile):
         1 for m in model.modules() if hasattr(m, "k_enc_proj"))                          # projections: prefill only
     assert sum(name == "jrt::skinny_linear" for name in names) == n_linear
     assert not any(name in ("aten::mm", "aten::addmm") for name in names)
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs CUDA"))])
+def test_decoder_skinny_linear_default(device, monkeypatch):
+    """skinny_linear=None turns the kernel on exactly for a compiled step on CUDA (where it was timed);
+    an explicit True / False wins everywhere."""
+    from jrt.models.generation import RecurrentDecoder
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: fn)          # resolution only, nothing traced
+    model = tiny_model("jrt-tiny").to(device)
+    assert RecurrentDecoder(model, compile=True).skinny_linear is (device == "cuda")
+    assert RecurrentDecoder(model).skinny_linear is False
+    assert RecurrentDecoder(model, compile=True, skinny_linear=False).skinny_linear is False
+    assert RecurrentDecoder(model, skinny_linear=True).skinny_linear is True
 
 
 def test_decoder_compile_mode(monkeypatch):

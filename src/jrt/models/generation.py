@@ -37,11 +37,13 @@ class RecurrentDecoder:
     mode without CUDA graphs of its own (e.g. "max-autotune-no-cudagraphs", which also searches
     Triton GEMM configs for the step's shapes): the decoder captures the graph itself.
     skinny_linear: run the step's linear layers (at most 16 rows each) through jrt.ops.skinny_linear,
-    a Triton kernel that streams each weight once, instead of cuBLAS (experimental: whether it is
-    faster on a given GPU is for benchmarks/generate.py to say; off by default).
+    a Triton kernel that streams each weight once, instead of cuBLAS GEMMs. None (default): on for a
+    compiled step on CUDA, where it was measured (H200: 1.13 instead of 1.45 ms per step at B = 1,
+    equal at B = 16; docs/BENCHMARKS.md), off otherwise (on CPU there is no kernel to run; the eager
+    CUDA step was not timed with it). True / False force it.
     """
 
-    def __init__(self, model, cuda_graph: bool = False, compile: bool = False, skinny_linear: bool = False,
+    def __init__(self, model, cuda_graph: bool = False, compile: bool = False, skinny_linear: bool | None = None,
                  compile_mode: str | None = None):
         if compile_mode is not None and not compile:
             raise ValueError("RecurrentDecoder: compile_mode needs compile=True")
@@ -52,6 +54,8 @@ class RecurrentDecoder:
         self.cuda_graph = cuda_graph
         self.compile = compile
         self.compile_mode = compile_mode
+        if skinny_linear is None:
+            skinny_linear = compile and next(model.parameters()).is_cuda
         self.skinny_linear = skinny_linear
         step = _with_skinny_linear(model.decode_logits) if skinny_linear else model.decode_logits
         self._step_logits = torch.compile(step, dynamic=False, mode=compile_mode) if compile else step
@@ -157,7 +161,8 @@ def compare_with_eager(fast: RecurrentDecoder, model, input_ids: torch.LongTenso
 
 @torch.no_grad()
 def greedy_generate(model, input_ids, attention_mask=None, max_new_tokens: int = 32, cuda_graph: bool = False,
-                    prefix_fill: str = "pad", compile: bool = False, skinny_linear: bool = False) -> torch.LongTensor:
+                    prefix_fill: str = "pad", compile: bool = False,
+                    skinny_linear: bool | None = None) -> torch.LongTensor:
     """[B, T] prompt -> [B, max_new_tokens] greedy tokens, through RecurrentDecoder."""
     if attention_mask is None:
         attention_mask = torch.ones_like(input_ids)

@@ -82,16 +82,6 @@ def quad_rows(F: tl.constexpr, BF: tl.constexpr):
 
 
 @triton.jit
-def quad_rows_group(F: tl.constexpr, BF: tl.constexpr, BG: tl.constexpr, group):
-    """quad_rows for the pairs (i, j) with i in row group `group` (i = group * BG + 0..BG-1), j < BF:
-    entry r = (i - group * BG) * BF + j. Returns (phi-space rows [BG*BF], valid mask: i, j < F)."""
-    offs_r = tl.arange(0, BG * BF)
-    ri = group * BG + offs_r // BF
-    rj = offs_r % BF
-    return 1 + F + ri * F + rj, (ri < F) & (rj < F)
-
-
-@triton.jit
 def dot_st(a, b, LOWP: tl.constexpr, DT: tl.constexpr, PREC: tl.constexpr):
     """A product with a state operand: bf16 operands when LOWP, else fp32 operands at PREC."""
     if LOWP:

@@ -104,32 +104,18 @@ def select(kind: str, cap: tuple[int, int] | None) -> list:
     return base
 
 
-def _backward_fixed(cap: tuple[int, int] | None, key: str, what: str, default: int) -> int:
-    values = {meta.get(key) for meta, _, _ in select("bwd", cap)}
-    if len(values) > 1:
-        raise ValueError(f"the backward configs name different {what}s {sorted(values, key=str)}: "
-                         f"{key} is fixed per set (time each {key} as its own set, e.g. with override())")
-    (value,) = values
-    return default if value is None else int(value)
-
-
 def backward_value_block(cap: tuple[int, int] | None, default: int) -> int:
     """The backward kernels' value block BD: a "BD" in the backward set's configs, else ``default``.
 
     BD fixes the grid and the partial-gradient buffers before the launch, so the autotuner cannot
     vary it: every config of the set must name the same BD (or none), and the launchers strip it
     from what the autotuner sees."""
-    return _backward_fixed(cap, "BD", "value block", default)
-
-
-def backward_row_groups(cap: tuple[int, int] | None, default: int = 1) -> int:
-    """The backward kernels' row groups RG (a "RG" in the backward set's configs, else ``default``):
-    the quadratic state rows split over RG programs per value block, so each holds 1/RG of them.
-    Fixed per set like BD (it sets the grid and the partial buffers); a power of two."""
-    groups = _backward_fixed(cap, "RG", "row group count", default)
-    if groups < 1 or groups & (groups - 1):
-        raise ValueError(f"RG must be a power of two >= 1, got {groups}")
-    return groups
+    blocks = {meta.get("BD") for meta, _, _ in select("bwd", cap)}
+    if len(blocks) > 1:
+        raise ValueError(f"the backward configs name different value blocks {sorted(blocks, key=str)}: "
+                         "BD is fixed per set (time each BD as its own set, e.g. with override())")
+    (block,) = blocks
+    return default if block is None else int(block)
 
 
 def override(kind: str, configs: list | None) -> None:

@@ -57,7 +57,6 @@ from ._common import (
     sm_count,
     value_block,
 )
-from .based_bwd_groups import _bwd_dkdv_groups_kernel, _bwd_dq_groups_kernel
 
 _TL_DTYPE = {torch.float32: tl.float32, torch.float16: tl.float16, torch.bfloat16: tl.bfloat16}
 
@@ -477,15 +476,10 @@ def _based_bwd_dkdv_kernel(
 # ----------------------------------------------------------------------------------------------
 _KEY = ["T_BUCKET", "F", "D", "HAS_MASK", "HAS_INIT", "LOWP", "DT"]
 register_kernel("fwd", _based_fwd_kernel, _KEY + ["WRITE_OUT", "STORE_STATE"])
-register_kernel("dq", _based_bwd_dq_kernel, _KEY, family="bwd", fixed=("BD", "RG"))
+register_kernel("dq", _based_bwd_dq_kernel, _KEY, family="bwd", fixed=("BD",))
 register_kernel("dkdv", _based_bwd_dkdv_kernel,
                 ["T_BUCKET", "F", "D", "HAS_MASK", "LOWP", "DT", "INTRA", "STORE_STATE", "DS_INIT"], family="bwd",
-                fixed=("BD", "RG"))
-# the row-grouped variants (RG > 1 in the backward set; experimental, based_bwd_groups.py)
-register_kernel("dq_groups", _bwd_dq_groups_kernel, _KEY + ["RG"], family="bwd", fixed=("BD", "RG"))
-register_kernel("dkdv_groups", _bwd_dkdv_groups_kernel,
-                ["T_BUCKET", "F", "D", "HAS_MASK", "LOWP", "DT", "INTRA", "STORE_STATE", "DS_INIT", "RG"], family="bwd",
-                fixed=("BD", "RG"))
+                fixed=("BD",))
 
 
 def _launch(name, plain, fixed, grid, like, *args, **kwargs):
@@ -711,9 +705,8 @@ def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, e
     B, T, H, F = q.shape
     D = v.shape[-1]
     E = 1 + F + F * F
-    cap = _configs.capability(q.device)
-    BF, BD = feature_block(F), value_block(D, _configs.backward_value_block(cap, BWD_BD_CAP))
-    RG = min(_configs.backward_row_groups(cap), BF)                               # row groups (see the kernels)
+    BF, BD = feature_block(F), value_block(D, _configs.backward_value_block(_configs.capability(q.device),
+                                                                          BWD_BD_CAP))
     n_d = triton.cdiv(D, BD)
     ns = triton.cdiv(T, seg_len)
     do = do.contiguous()
@@ -726,26 +719,20 @@ def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, e
     lowp, in_prec, st_prec = precisions(q.dtype)
     consts = dict(F=F, D=D, E=E, BF=BF, BD=BD, HAS_MASK=has_mask,
                   LOWP=lowp, DT=_TL_DTYPE[q.dtype], IN_PREC=in_prec, ST_PREC=st_prec)
-    # RG > 1: the row-grouped kernels (based_bwd_groups.py); RG = 1: the measured ones, unchanged
-    if RG > 1:
-        consts["RG"] = RG
-    dq_name, dq_fn = ("dq_groups", _bwd_dq_groups_kernel) if RG > 1 else ("dq", _based_bwd_dq_kernel)
-    dkdv_name, dkdv_fn = ("dkdv_groups", _bwd_dkdv_groups_kernel) if RG > 1 else ("dkdv", _based_bwd_dkdv_kernel)
 
     # dq: a forward walk per segment from the segment initial states the forward saved
-    dq_part = torch.empty(n_d * RG, B, T, H, F, device=q.device, dtype=torch.float32)
-    _launch(dq_name, dq_fn, FP32_BWD, (n_d * RG, ns, B * H), q,
+    dq_part = torch.empty(n_d, B, T, H, F, device=q.device, dtype=torch.float32)
+    _launch("dq", _based_bwd_dq_kernel, FP32_BWD, (n_d, ns, B * H), q,
         q, k, v, m, seg[0] if seg else den, seg[1] if seg else den, do, den, hh, dq_part,
         T, H, seg_len, m_stride, next_pow2(T), HAS_INIT=seg is not None, **consts)
 
     # dk, dv: a reverse walk; per segment (from the later segments' dS, dz) when the forward was segmented
-    dk_part = torch.empty(n_d * RG, B, T, H, F, device=q.device, dtype=torch.float32)
-    # with row groups dv is a sum over the groups too: fp32 partials, summed below
-    dv = torch.empty_like(v) if RG == 1 else torch.empty(RG, B, T, H, D, device=q.device, dtype=torch.float32)
+    dk_part = torch.empty(n_d, B, T, H, F, device=q.device, dtype=torch.float32)
+    dv = torch.empty_like(v)
     with_prefix = k_enc is not None and k_enc.shape[1] > 0
     if ns > 1:
         ds_seg, dz_seg, ds, dz = _later_segments(q, (do.float() / den.unsqueeze(-1)).contiguous(), hh, seg_len)
-        _launch(dkdv_name, dkdv_fn, FP32_BWD, (n_d * RG, ns, B * H), q,
+        _launch("dkdv", _based_bwd_dkdv_kernel, FP32_BWD, (n_d, ns, B * H), q,
             q, k, v, m, ds_seg, dz_seg, do, den, hh, dk_part, dv, den, den,
             T, H, seg_len, m_stride, next_pow2(T),
             INTRA=True, STORE_STATE=False, DS_INIT=True, **consts)
@@ -756,14 +743,12 @@ def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, e
             dz = torch.empty(B * H, E, device=q.device, dtype=torch.float32)
         else:
             ds, dz = den, den
-        _launch(dkdv_name, dkdv_fn, FP32_BWD, (n_d * RG, 1, B * H), q,
+        _launch("dkdv", _based_bwd_dkdv_kernel, FP32_BWD, (n_d, 1, B * H), q,
             q, k, v, m, den, den, do, den, hh, dk_part, dv, ds, dz,
             T, H, triton.cdiv(T, SEG_UNIT) * SEG_UNIT, m_stride, next_pow2(T),
             INTRA=True, STORE_STATE=with_prefix, **consts)
     dq = dq_part.sum(0).to(q.dtype)
     dk = dk_part.sum(0).to(k.dtype)
-    if RG > 1:
-        dv = dv.sum(0).to(v.dtype)
 
     dk_enc = dv_enc = None
     if k_enc is not None:
@@ -772,17 +757,14 @@ def _backward(q, k, v, mask, seg, seg_len, o, den, do, k_enc, v_enc, enc_mask, e
             dk_enc, dv_enc = torch.zeros_like(k_enc), torch.zeros_like(v_enc)
         else:
             me, me_stride, has_me = _mask_arg(enc_mask, k_enc)
-            dk_enc_part = torch.empty(n_d * RG, B, P, H, F, device=q.device, dtype=torch.float32)
-            dv_enc = (torch.empty_like(v_enc) if RG == 1
-                      else torch.empty(RG, B, P, H, D, device=q.device, dtype=torch.float32))
+            dk_enc_part = torch.empty(n_d, B, P, H, F, device=q.device, dtype=torch.float32)
+            dv_enc = torch.empty_like(v_enc)
             consts["HAS_MASK"] = has_me
-            _launch(dkdv_name, dkdv_fn, FP32_BWD, (n_d * RG, triton.cdiv(P, SEG_UNIT), B * H), q,
+            _launch("dkdv", _based_bwd_dkdv_kernel, FP32_BWD, (n_d, triton.cdiv(P, SEG_UNIT), B * H), q,
                 k_enc, k_enc, v_enc, me, ds, dz, v_enc, den, hh, dk_enc_part, dv_enc, ds, dz,
                 P, H, SEG_UNIT, me_stride, next_pow2(P),
                 INTRA=False, STORE_STATE=False, **consts)
             dk_enc = dk_enc_part.sum(0).to(k_enc.dtype)
-            if RG > 1:
-                dv_enc = dv_enc.sum(0).to(v_enc.dtype)
     return dq, dk, dv, dk_enc, dv_enc
 
 

@@ -29,11 +29,6 @@ def main(argv=None) -> int:
                    help="instead: the symmetric forward (based_sym.py) next to _based_fwd_kernel, over "
                         "BT {16,32} x BD {32,64} x TRANS_OUT x warps {4,8} (outputs, mask, initial state, state)")
     p.add_argument("--stages", type=int, default=1, help="num_stages of the --sym sweep")
-    p.add_argument("--bwd-row-groups", type=int, nargs="*", default=None,
-                   help="also compile the backward kernels with these row-group counts RG (the quadratic "
-                        "state rows split over RG programs) for each --bwd-value-blocks BD: their registers "
-                        "and spills")
-    p.add_argument("--bwd-value-blocks", type=int, nargs="*", default=[32, 64])
     args = p.parse_args(argv)
     if os.environ.get("TRITON_INTERPRET") == "1":
         print("compile_check needs TRITON_INTERPRET unset", file=sys.stderr)
@@ -60,7 +55,7 @@ def main(argv=None) -> int:
     def build(jitfn, ptrs, scalars, consts, num_warps, num_stages, tag):
         nonlocal failures
         defaults = {"TRANS_OUT": False, "STATE_T": False, "EMU": False,  # constexprs with a default in the signature
-                    "DS_INIT": False, "RG": 1}
+                    "DS_INIT": False}
         consts = {**{k: v for k, v in defaults.items() if k in jitfn.arg_names}, **consts}
         sig = {n: ("constexpr" if n in consts else ptrs.get(n) or scalars[n]) for n in jitfn.arg_names}
         t0 = time.time()
@@ -138,21 +133,14 @@ def main(argv=None) -> int:
         ptrs["mask_ptr"] = "*i8"
         scal = dict(T="i32", H="i32", SEG_LEN="i32", mask_stride="i32", T_BUCKET="i32")
         bd = min(bc.BWD_BD_CAP, max(16, D))
-        variants = [(bd, 1)] + [(b, rg) for b in args.bwd_value_blocks for rg in (args.bwd_row_groups or [])
-                                if (b, rg) != (bd, 1)]
         for meta, w, st in bcfg:
-            for vbd, rg in variants:
-                tag = f"{meta} BD={vbd} RG={rg}"
-                groups = dict(RG=rg) if rg > 1 else {}            # RG > 1: the row-grouped kernels
-                dq_fn = bc._bwd_dq_groups_kernel if rg > 1 else bc._based_bwd_dq_kernel
-                dkdv_fn = bc._bwd_dkdv_groups_kernel if rg > 1 else bc._based_bwd_dkdv_kernel
-                build(dq_fn, ptrs, scal, dict(base, **meta, **groups, BD=vbd, HAS_MASK=True, HAS_INIT=True),
-                      w, st, f"bwd_dq {dt} {tag}")
-                for intra, ds_init in ((True, False), (False, False), (True, True)):
-                    build(dkdv_fn, ptrs, scal,
-                          dict(base, **meta, **groups, BD=vbd, HAS_MASK=True, INTRA=intra,
-                               STORE_STATE=intra and not ds_init, DS_INIT=ds_init),
-                          w, st, f"bwd_dkdv {dt} {tag} INTRA={intra} DS_INIT={ds_init}")
+            build(bc._based_bwd_dq_kernel, ptrs, scal, dict(base, **meta, BD=bd, HAS_MASK=True, HAS_INIT=True),
+                  w, st, f"bwd_dq {dt} {meta}")
+            for intra, ds_init in ((True, False), (False, False), (True, True)):
+                build(bc._based_bwd_dkdv_kernel, ptrs, scal,
+                      dict(base, **meta, BD=bd, HAS_MASK=True, INTRA=intra, STORE_STATE=intra and not ds_init,
+                           DS_INIT=ds_init),
+                      w, st, f"bwd_dkdv {dt} {meta} INTRA={intra} DS_INIT={ds_init}")
         if dt != "fp32":  # the symmetric forward (production default), its autotune set
             from . import based_sym as bs
             ptrs_s = {n: f"*{dt}" for n in ("q_ptr", "k_ptr", "v_ptr", "o_ptr")}
