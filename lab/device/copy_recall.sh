@@ -4,12 +4,15 @@
 # Here, once: copy the raw data the run needs into .gpu_data/raw (git-ignored, 50 MiB: six IMDB
 # shards, WikiText-2 test, SWDE, FDA documents + annotations + held-out ids, the GPT-2 tokenizer as
 # vocab.json + merges.txt + tokenizer_config.json, without the 3.5 MiB tokenizer.json, so that it and
-# the tracked files stay under the device's 64 MiB) and the flash-linear-attention wheel into .whl/
-# (Mamba2's scan kernel). Each model of the 300M series (docs/RESULTS.md 3.1) is one stretch:
+# the tracked files stay under the device's 64 MiB) and both wheels of flash-linear-attention 0.6.0
+# into .whl/ (GLA, and Mamba2's scan kernel): `pip download --no-deps -d .whl
+# flash-linear-attention==0.6.0 fla-core==0.6.0`. The first holds fla.models and fla.layers, the
+# second fla.ops; with the first alone `import fla.models` fails (No module named 'fla.ops'). Each model of the 300M series (docs/RESULTS.md 3.1) is one stretch:
 #   MODELS=based-small TOKENS=300e6 KERNEL_STEPS=pytest bash lab/device/copy_recall.sh kernels
 # The fourth model is hf-gla:small, not hf-mamba2:small: Mamba2 trains at ~103k tokens/s on one
 # H200 (results/baselines_fla_80m_recall), so 300M tokens take ~2,900 s, more than one stretch;
-# GLA (235k whole-run, 266k at the end of its 80M run) needs ~1,150-1,280 s: MAX_TIME=1350 for it.
+# GLA needs ~800-1,300 s: 235k tokens/s whole-run and 266k at the end of its 80M run (2026-11-26), 396k
+# at step 300 of a preflight on 2026-12-02 (results/copy_recall_300m/gla_preflight_2026-12-02/); MAX_TIME=1350.
 # then `wait` calls; data preparation ~250 s, training 300M tokens ~1000 s, evaluation ~150 s.
 #
 # Device calls (carry [".gpu_data", ".whl"]), back to back on one warm machine:
@@ -44,6 +47,13 @@ MODELS=${MODELS:-hf-llama:small,based-small,jrt-small}
 GATE=/tmp/copy_recall.kernels_done
 MODE=${1:-start}
 
+install_fla() {  # the wheels in .whl; an fla model that cannot import stops here, not minutes into the job
+  $PY -m pip install --no-deps -q .whl/*.whl 2>&1 | tail -1 || true
+  case $MODELS in *hf-gla*|*hf-mamba2*)
+    $PY -c "import fla.models" || { echo "fla.models does not import: are both wheels in .whl?" >&2; exit 1; } ;;
+  esac
+}
+
 collect() {  # small results into $R (bg.sh packs it at every wait)
   W=runs/copy
   mkdir -p "$R/runs" "$R/eval"
@@ -62,7 +72,7 @@ collect() {  # small results into $R (bg.sh packs it at every wait)
 
 case $MODE in
 start)
-  $PY -m pip install --no-deps -q .whl/*.whl 2>&1 | tail -1 || true
+  install_fla
   nvidia-smi --query-gpu=name,memory.total --format=csv
   touch "$GATE"
   bash lab/device/bg.sh start copy bash lab/device/copy_recall.sh job
@@ -70,7 +80,7 @@ start)
   tail -n 30 /tmp/bg/copy/job.log
   ;;
 kernels)
-  $PY -m pip install --no-deps -q .whl/*.whl 2>&1 | tail -1 || true
+  install_fla
   nvidia-smi --query-gpu=name,memory.total --format=csv
   rm -f "$GATE"
   bash lab/device/bg.sh start copy bash lab/device/copy_recall.sh job

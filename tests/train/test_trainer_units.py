@@ -50,8 +50,10 @@ def test_gla_without_fla_is_one_clear_error(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "fla", None)
     monkeypatch.setitem(sys.modules, "fla.models", None)
-    with pytest.raises(ImportError, match="GLA needs flash-linear-attention"):
+    with pytest.raises(ImportError, match="GLA needs flash-linear-attention") as err:
         build_model("hf-gla:small", 50257, 2048)
+    # the underlying import error is in the message (a missing fla-core reads "No module named 'fla.ops'")
+    assert "import fla.models said: ModuleNotFoundError: import of fla.models halted" in str(err.value)
 
 
 def test_max_time_stops_and_reports(prepared, tmp_path):

@@ -133,8 +133,9 @@ def _fla_models():
     try:
         import fla.models as fla_models
     except Exception as exc:  # noqa: BLE001  (fla fails to import without CUDA/einops: one message)
-        raise ImportError("GLA needs flash-linear-attention and a CUDA GPU "
-                          "(pip install flash-linear-attention einops)") from exc
+        raise ImportError("GLA needs flash-linear-attention and a CUDA GPU (pip install flash-linear-attention "
+                          f"einops, which also installs its kernels package fla-core); import fla.models said: "
+                          f"{type(exc).__name__}: {exc}") from exc
     return fla_models
 
 
