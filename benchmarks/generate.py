@@ -45,6 +45,7 @@ JSON and markdown are rewritten after every cell, so a run stopped by a time lim
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import json
 import sys
@@ -124,7 +125,7 @@ def hf_generate_times(model, ids, new_tokens: int, repeats: int, **kwargs):
 
 
 def graph_times(model, ids, new_tokens: int, repeats: int, compile: bool = False, check_tokens: int = 8,
-                skinny_linear: bool | None = None):
+                skinny_linear: bool | None = None, reference=None):
     """JRT through RecurrentDecoder: (prefill ms, decode ms for new_tokens - 1 steps, info). info holds
     the decode mode and, when the step is graphed or compiled, compare_with_eager over the first
     check_tokens steps against a plain eager decoder from the same prompt (compare_with_eager)."""
@@ -144,7 +145,7 @@ def graph_times(model, ids, new_tokens: int, repeats: int, compile: bool = False
                 + mode)
     steps = min(check_tokens, new_tokens - 1)
     if steps > 0 and (decoder.cuda_graph or compile):
-        info.update(compare_with_eager(decoder, model, ids, steps))
+        info.update(compare_with_eager(decoder, model, ids, steps, reference=reference))
     return prefill_ms, decode_ms, info
 
 
@@ -365,6 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--check-tokens", type=int, default=8,
                         help="compare this many greedy tokens of a graphed / compiled decode with the eager "
                              "one (llama-static-graph, jrt-compile-graph; jrt-graph on CUDA; 0: off)")
+    parser.add_argument("--no-check-reference", dest="check_reference", action="store_false",
+                        help="skip the wider-dtype reference of the jrt check (by default a float32 copy of the "
+                             "bf16 model, float64 of a float32 one, also decodes the checked steps, so the rows "
+                             "say how far the eager and the fast step each are from it)")
     parser.add_argument("--profile-step", action="store_true", help="profile the eager jrt decode step (see above)")
     parser.add_argument("--profile-compiled", action="store_true",
                         help="with --profile-step: also profile the torch.compile'd step (launched without a graph)")
@@ -406,6 +411,10 @@ def main(argv=None) -> int:
     jrt = JRTForCausalLM(jrt_cfg).to(device, dtype).eval() if need_jrt else None
     llama = build_llama(vocab, tiny=args.quick).to(device, dtype).eval() if need_llama else None
     jrt_state = jrt.recurrent_state_bytes(batch_size=1, dtype=dtype)["total"] if jrt is not None else None
+    # the check's reference: the same weights one dtype wider (bf16 -> float32, float32 -> float64)
+    wider = torch.float64 if dtype == torch.float32 else torch.float32
+    jrt_reference = (copy.deepcopy(jrt).to(wider) if jrt is not None and args.check_reference
+                     and args.check_tokens > 0 else None)
     meta = dict(card=torch.cuda.get_device_name() if cuda else "cpu", date=datetime.date.today().isoformat(),
                 torch=torch.__version__, command=" ".join(sys.argv), quick=args.quick, jrt_preset=preset,
                 jrt_params=sum(p.numel() for p in jrt.parameters()) if jrt is not None else None,
@@ -498,7 +507,7 @@ def main(argv=None) -> int:
                                                                       compile=method.startswith("jrt-compile"),
                                                                       check_tokens=args.check_tokens,
                                                                       skinny_linear=False if "cublas" in method
-                                                                      else None)
+                                                                      else None, reference=jrt_reference)
                     if method.startswith("llama"):
                         state = (prompt + args.new_tokens) * llama_kv_token
                         floor_bytes = p_bytes["llama"] + batch * state                      # K/V read once

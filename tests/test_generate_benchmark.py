@@ -32,6 +32,10 @@ def test_generate_quick_jrt_methods(tmp_path):
         # teacher-forced: every step's logits as the eager step's, up to float32 fusion rounding
         assert compiled["vs_eager_forced_argmax_match"] == 1.0 and compiled["vs_eager_flip_margin_max"] == 0.0
         assert 0 <= compiled["vs_eager_forced_max_logit_diff"] <= 1e-4 * max(compiled["vs_eager_logit_scale"], 1.0)
+        # the float64 reference: both float32 steps within float32 rounding of it
+        assert compiled["reference_dtype"] == "float64"
+        for side in ("eager", "fast"):
+            assert 0 < compiled[f"{side}_vs_reference_max_logit_diff"] <= 1e-4 * max(compiled["vs_eager_logit_scale"], 1.0)
     assert "vs_eager_token_match" not in by_method["jrt-graph"]
 
 

@@ -393,3 +393,31 @@ def test_compare_with_eager_sees_a_wrong_step():
     assert check["vs_eager_flip_margin_max"] > 0.1 * check["vs_eager_logit_scale"]   # far from a rounding tie
     same = compare_with_eager(RecurrentDecoder(model), model, ids, steps=5)
     assert same["vs_eager_forced_max_logit_diff"] == 0.0 and same["vs_eager_token_match"] == 1.0
+
+
+def test_compare_with_eager_against_a_wider_reference():
+    """With a float64 copy as reference, a float32 eager step and a float32 fast step that equals it sit
+    at float32 rounding from it, and a skewed step sits its skew away: the reference tells rounding
+    from error without a threshold on the eager difference."""
+    import copy
+
+    from jrt.models.generation import RecurrentDecoder, compare_with_eager
+
+    torch.manual_seed(0)
+    model = JRTForCausalLM(preset_config("jrt-tiny", vocab_size=64, initializer_range=0.3)).eval()
+    exact = copy.deepcopy(model).double()
+    ids = torch.randint(0, 64, (2, 40))
+    same = compare_with_eager(RecurrentDecoder(model), model, ids, steps=5, reference=exact)
+    assert same["reference_dtype"] == "float64"
+    assert 0 < same["eager_vs_reference_max_logit_diff"] < 1e-4 * same["vs_eager_logit_scale"]
+    assert same["fast_vs_reference_max_logit_diff"] == same["eager_vs_reference_max_logit_diff"]
+
+    class Skewed(RecurrentDecoder):            # token 5 off by 0.5
+        def step_logits(self, token):
+            logits = super().step_logits(token).clone()
+            logits[:, 5] += 0.5
+            return logits
+
+    skewed = compare_with_eager(Skewed(model), model, ids, steps=5, reference=exact)
+    assert skewed["fast_vs_reference_max_logit_diff"] == pytest.approx(0.5, abs=1e-4)
+    assert skewed["eager_vs_reference_max_logit_diff"] == same["eager_vs_reference_max_logit_diff"]

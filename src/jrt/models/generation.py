@@ -121,7 +121,8 @@ class RecurrentDecoder:
 
 
 @torch.no_grad()
-def compare_with_eager(fast: RecurrentDecoder, model, input_ids: torch.LongTensor, steps: int) -> dict:
+def compare_with_eager(fast: RecurrentDecoder, model, input_ids: torch.LongTensor, steps: int,
+                       reference=None) -> dict:
     """A fast decoder (graphed, compiled, skinny-linear) against a plain eager one from the same prompt
     (already prefix-filled for JRT models), over `steps` decode steps.
 
@@ -131,7 +132,12 @@ def compare_with_eager(fast: RecurrentDecoder, model, input_ids: torch.LongTenso
     (teacher forcing) and compares every step's logits: the largest difference, the share of equal
     argmaxes, and for the flipped ones the widest margin by which the eager logits prefer their own
     choice to the fast decoder's (a rounding tie has a margin at the logits' rounding error, e.g.
-    ~1e-2 of the logit scale in bf16; a wrong step picks tokens the eager step ranks far lower)."""
+    ~1e-2 of the logit scale in bf16; a wrong step picks tokens the eager step ranks far lower).
+
+    reference: the same model in a wider dtype (e.g. a float32 copy of a bf16 model), run eagerly and
+    teacher-forced on the same tokens. Its logits measure how far each of the two steps is from the
+    exact computation: if the fast step is no further from it than the eager step, their difference
+    is rounding, not an error of the fast path."""
     eager = RecurrentDecoder(model)
 
     def run(decoder, feed=None):
@@ -152,11 +158,17 @@ def compare_with_eager(fast: RecurrentDecoder, model, input_ids: torch.LongTenso
     flipped = fast_choice != eager_tokens
     margins = (eager_logits.gather(-1, eager_tokens[..., None])
                - eager_logits.gather(-1, fast_choice[..., None]))[..., 0][flipped]  # eager's preference
-    return {"vs_eager_token_match": float((free_tokens == eager_tokens).float().mean()),
-            "vs_eager_forced_argmax_match": float((~flipped).float().mean()),
-            "vs_eager_forced_max_logit_diff": float((forced_logits - eager_logits).abs().max()),
-            "vs_eager_logit_scale": float(eager_logits.abs().max()),
-            "vs_eager_flip_margin_max": float(margins.max()) if margins.numel() else 0.0}
+    check = {"vs_eager_token_match": float((free_tokens == eager_tokens).float().mean()),
+             "vs_eager_forced_argmax_match": float((~flipped).float().mean()),
+             "vs_eager_forced_max_logit_diff": float((forced_logits - eager_logits).abs().max()),
+             "vs_eager_logit_scale": float(eager_logits.abs().max()),
+             "vs_eager_flip_margin_max": float(margins.max()) if margins.numel() else 0.0}
+    if reference is not None:
+        _, exact = run(RecurrentDecoder(reference), feed)
+        check.update({"reference_dtype": str(next(reference.parameters()).dtype).replace("torch.", ""),
+                      "eager_vs_reference_max_logit_diff": float((eager_logits - exact).abs().max()),
+                      "fast_vs_reference_max_logit_diff": float((forced_logits - exact).abs().max())})
+    return check
 
 
 @torch.no_grad()
