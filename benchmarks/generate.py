@@ -29,8 +29,12 @@ For each batch B and prompt length T: time to first token (the prefill, ms) and 
 bytes per sequence (KV cache of T + N tokens for Llama, as allocated by the static cache; constant
 for JRT), the step time and a memory-bandwidth floor for the step ((parameter bytes + state bytes
 read) / --hbm-bw). CUDA-event timings, median of `--repeats` runs after one warm-up; OOM and any
-error are recorded per cell. Static-cache cells whose KV cache (plus weights) exceeds
-`--static-cache-gib` are skipped and marked so.
+error are recorded per cell. Graphed and compiled jrt cells also carry compare_with_eager's check
+over the first --check-tokens steps (vs_eager_*: free-running token match, teacher-forced argmax
+match, largest logit difference, widest flip margin; eager_/fast_vs_reference_max_logit_diff: each
+step's distance from the same model one dtype wider; peak_gib is taken before the check).
+Static-cache cells whose KV cache (plus weights) exceeds `--static-cache-gib` are skipped and
+marked so.
 
 --profile-step: the eager (non-graph) jrt decode step under torch.profiler (CUDA activities) for
 `--profile-steps` steps at batches `--profile-batches` (prompt `--profile-prompt`): the top kernels
@@ -127,8 +131,10 @@ def hf_generate_times(model, ids, new_tokens: int, repeats: int, **kwargs):
 def graph_times(model, ids, new_tokens: int, repeats: int, compile: bool = False, check_tokens: int = 8,
                 skinny_linear: bool | None = None, reference=None):
     """JRT through RecurrentDecoder: (prefill ms, decode ms for new_tokens - 1 steps, info). info holds
-    the decode mode and, when the step is graphed or compiled, compare_with_eager over the first
-    check_tokens steps against a plain eager decoder from the same prompt (compare_with_eager)."""
+    the decode mode, the peak memory of the timed runs (CUDA), and, when the step is graphed or
+    compiled, compare_with_eager over the first check_tokens steps against a plain eager decoder from
+    the same prompt, with `reference` (the model in a wider dtype, kept on the CPU between checks) as
+    its exact side. A failing check is recorded as check_error; the timings stay."""
     decoder = RecurrentDecoder(model, cuda_graph=torch.cuda.is_available(), compile=compile,
                                skinny_linear=skinny_linear)
     prefill_ms = cuda_time_ms(lambda: decoder.prefill(ids), repeats)
@@ -143,9 +149,18 @@ def graph_times(model, ids, new_tokens: int, repeats: int, compile: bool = False
     mode = "cuda-graph" if decoder.cuda_graph else "eager (no CUDA)"
     info = dict(decode_mode=("compiled " if compile else "") + ("skinny-linear " if decoder.skinny_linear else "")
                 + mode)
+    if ids.is_cuda:
+        info["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30        # before the check's extra model
     steps = min(check_tokens, new_tokens - 1)
     if steps > 0 and (decoder.cuda_graph or compile):
-        info.update(compare_with_eager(decoder, model, ids, steps, reference=reference))
+        try:
+            info.update(compare_with_eager(decoder, model, ids, steps,
+                                           reference=reference.to(ids.device) if reference is not None else None))
+        except Exception as exc:  # noqa: BLE001  (an OOM of the check must not lose the timing)
+            info["check_error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+        finally:
+            if reference is not None:
+                reference.to("cpu")
     return prefill_ms, decode_ms, info
 
 
@@ -295,7 +310,7 @@ def profile_jrt_step(model, batch: int, prompt: int, steps: int, top: int, hbm_b
             tok = cdec.prefill(ids)
             for _ in range(3):  # the first step compiles
                 tok = cdec.step(tok)
-            res["compiled"] = _profile_steps(cdec, tok, steps, use_cuda, top)
+            res["compiled"] = dict(_profile_steps(cdec, tok, steps, use_cuda, top), skinny_linear=cdec.skinny_linear)
     return res
 
 
@@ -322,7 +337,9 @@ def profile_markdown(profiles: list[dict], title: str) -> list[str]:
                          f"{g['kernels_per_step']:.0f} kernels, busy {100 * g['busy_fraction']:.0f}% of the step")
         if "compiled" in p:
             c = p["compiled"]
-            lines.append(f"- compiled step (torch.compile, no graph): {c['step_ms']:.3f} ms (wall), "
+            linears = "skinny_linear" if c.get("skinny_linear") else "F.linear"
+            lines.append(f"- compiled step (torch.compile, no graph; linear layers on {linears}): "
+                         f"{c['step_ms']:.3f} ms (wall), "
                          f"{c['kernel_us_per_step']:.1f} us per step over {c['kernels_per_step']:.0f} launches "
                          f"({c['distinct_kernels']} distinct); its top kernels are in the JSON")
         lines += ["", "| kernel | calls/step | total us | us/step | % |", "|---|---|---|---|---|"]
@@ -365,7 +382,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="skip static-cache Llama cells whose KV cache + weights exceed this (recorded as skipped)")
     parser.add_argument("--check-tokens", type=int, default=8,
                         help="compare this many greedy tokens of a graphed / compiled decode with the eager "
-                             "one (llama-static-graph, jrt-compile-graph; jrt-graph on CUDA; 0: off)")
+                             "one (llama-static-graph, jrt-compile-graph, jrt-compile-cublas-graph; jrt-graph on "
+                             "CUDA; 0: off)")
     parser.add_argument("--no-check-reference", dest="check_reference", action="store_false",
                         help="skip the wider-dtype reference of the jrt check (by default a float32 copy of the "
                              "bf16 model, float64 of a float32 one, also decodes the checked steps, so the rows "
@@ -411,15 +429,18 @@ def main(argv=None) -> int:
     jrt = JRTForCausalLM(jrt_cfg).to(device, dtype).eval() if need_jrt else None
     llama = build_llama(vocab, tiny=args.quick).to(device, dtype).eval() if need_llama else None
     jrt_state = jrt.recurrent_state_bytes(batch_size=1, dtype=dtype)["total"] if jrt is not None else None
-    # the check's reference: the same weights one dtype wider (bf16 -> float32, float32 -> float64)
+    # the check's reference: the same weights one dtype wider (bf16 -> float32, float32 -> float64), on
+    # the CPU except during a check; built only when a checked method (a graphed or compiled step) runs
     wider = torch.float64 if dtype == torch.float32 else torch.float32
-    jrt_reference = (copy.deepcopy(jrt).to(wider) if jrt is not None and args.check_reference
+    checked = any(m.startswith("jrt-compile") or (m == "jrt-graph" and cuda) for m in methods)
+    jrt_reference = (copy.deepcopy(jrt).to("cpu", wider) if jrt is not None and checked and args.check_reference
                      and args.check_tokens > 0 else None)
     meta = dict(card=torch.cuda.get_device_name() if cuda else "cpu", date=datetime.date.today().isoformat(),
                 torch=torch.__version__, command=" ".join(sys.argv), quick=args.quick, jrt_preset=preset,
                 jrt_params=sum(p.numel() for p in jrt.parameters()) if jrt is not None else None,
                 llama_params=sum(p.numel() for p in llama.parameters()) if llama is not None else None,
-                dtype=str(dtype).replace("torch.", ""), methods=methods, hbm_bytes_per_s=args.hbm_bw)
+                dtype=str(dtype).replace("torch.", ""), methods=methods, hbm_bytes_per_s=args.hbm_bw,
+                check_reference_dtype=str(wider).replace("torch.", "") if jrt_reference is not None else None)
     try:
         import transformers
         meta["transformers"] = transformers.__version__
@@ -520,7 +541,7 @@ def main(argv=None) -> int:
                                decode_tokens_per_s=batch * steps / (decode_ms / 1e3),
                                decode_step_ms=decode_ms / steps,
                                step_floor_ms=floor_bytes / args.hbm_bw * 1e3)
-                    if cuda:
+                    if cuda and "peak_gib" not in row:
                         row["peak_gib"] = torch.cuda.max_memory_allocated() / 2**30
                 except torch.OutOfMemoryError:
                     row["error"] = "OOM"

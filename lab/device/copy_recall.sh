@@ -7,16 +7,19 @@
 # the tracked files stay under the device's 64 MiB) and both wheels of flash-linear-attention 0.6.0
 # into .whl/ (GLA, and Mamba2's scan kernel): `pip download --no-deps -d .whl
 # flash-linear-attention==0.6.0 fla-core==0.6.0`. The first holds fla.models and fla.layers, the
-# second fla.ops; with the first alone `import fla.models` fails (No module named 'fla.ops'). Each model of the 300M series (docs/RESULTS.md 3.1) is one stretch:
+# second fla.ops; with the first alone `import fla.models` fails (No module named 'fla.ops').
+# Each model of the 300M series (docs/RESULTS.md 3.1) is one stretch:
 #   MODELS=based-small TOKENS=300e6 KERNEL_STEPS=pytest bash lab/device/copy_recall.sh kernels
 # The fourth model is hf-gla:small, not hf-mamba2:small: Mamba2 trains at ~103k tokens/s on one
 # H200 (results/baselines_fla_80m_recall), so 300M tokens take ~2,900 s, more than one stretch;
-# GLA needs ~800-1,300 s: 235k tokens/s whole-run and 266k at the end of its 80M run (2026-11-26), 396k
-# at step 300 of a preflight on 2026-12-02 (results/copy_recall_300m/gla_preflight_2026-12-02/); MAX_TIME=1350.
+# GLA needs ~800-1,300 s: 235k tokens/s whole-run and 266k at the end of its 80M run (2026-11-26),
+# 371-396k late in a 300-step preflight on 2026-12-02
+# (results/copy_recall_300m/gla_preflight_2026-12-02/); MAX_TIME=1350.
 # then `wait` calls; data preparation ~250 s, training 300M tokens ~1000 s, evaluation ~150 s.
 #
 # Device calls (carry [".gpu_data", ".whl"]), back to back on one warm machine:
-#   bash lab/device/copy_recall.sh start        # install the wheel, start the job detached (bg.sh)
+#   bash lab/device/copy_recall.sh start        # install both wheels (and check `import fla.models` for an
+#                                               # fla model), start the job detached (bg.sh)
 #   bash lab/device/copy_recall.sh kernels      # the same, then lab/device/kernels_v2.sh into $OUT while
 #                                               # the job prepares its data on the CPU; training waits
 #                                               # for the kernel timings to end (a gate file, at most
@@ -27,8 +30,8 @@
 #                                               # runs those kernels_v2.sh steps into $OUT
 # PROBE=results/copy_recall_300m/probe.json.gz adopts the series' committed probe instead of building
 # it (prepare --probe), so training starts ~110 s sooner, and exports the training text (needed by the
-# evaluation's copy-required tags) on the CPU while the model trains: for hf-gla:small, whose ~1,200 s
-# of training leave little of a 1,800 s session for the rest.
+# evaluation's copy-required tags) on the CPU while the model trains: for hf-gla:small, whose
+# 800-1,300 s of training leave little of a 1,800 s session for the rest.
 # PREPARE_ARGS="--drop-leaky" builds the data without self-contradicting recall examples: a new
 # series (data hash c846743b... instead of e3f80229...), not comparable with the first one.
 # Back here: python lab/device/merge_copy_recall.py /work/.device/N/copy.tgz results/copy_recall_300m

@@ -29,8 +29,9 @@
 #      what still separates the compiled + graphed step from the 1.0 ms target; $OUT/profile_decode/.
 #   8. (only when named) skinny (limit 300 s): the skinny-linear decode path: its GPU tests (bf16 against
 #      cuBLAS, the cuda-graphed decoder against eager), then benchmarks/generate.py with
-#      jrt-compile-graph (the default: skinny linear on CUDA) and jrt-compile-cublas-graph at B in
-#      {1, 16}, prompt 1024 (same run, same process); $OUT/skinny/ and skinny.log.
+#      jrt-compile-graph (the default: skinny linear in bf16 on CUDA) and jrt-compile-cublas-graph at B in
+#      {1, 16}, prompt 1024 (same run, same process), each checked against eager and a float32 copy
+#      (compare_with_eager); $OUT/skinny/ and skinny.log. (Steps 5 and 7 skip the float32 reference.)
 #   6. (only when named) tune_bwd (limit 300 s): benchmarks/tune_kernels.py --skip-fwd, the backward
 #      configs (BT x value block BD x warps x stages) timed on PLA forward + backward at T = 2048 and
 #      8192, B = 16, into $OUT/tune_bwd/tune.json: which BD the sm_90 backward set should name.
@@ -78,12 +79,15 @@ step train_default 35 "$PY" benchmarks/train_step.py --out "$OUT/default" --form
   --methods jrt_pla --warmup 10 --rep 40
 # not in the default set (all steps would bring back more than the device's 8 files): name them
 [[ "$ONLY" == *" generate "* ]] && step generate 240 "$PY" benchmarks/generate.py --out "$OUT/generate" \
-  --methods jrt-graph,jrt-compile-graph,llama-static-graph --batches 1,16 --prompts 1024,8192 --new-tokens 65 --repeats 3
+  --methods jrt-graph,jrt-compile-graph,llama-static-graph --batches 1,16 --prompts 1024,8192 --new-tokens 65 --repeats 3 \
+  --no-check-reference
 [[ "$ONLY" == *" profile_decode "* ]] && step profile_decode 240 "$PY" benchmarks/generate.py \
   --out "$OUT/profile_decode" --methods jrt-compile-graph --batches 1 --prompts 1024 --new-tokens 65 --repeats 3 \
+  --no-check-reference \
   --profile-step --profile-compiled --profile-batches 1,16 --profile-prompt 1024 --profile-steps 20
 [[ "$ONLY" == *" skinny "* ]] && step skinny 300 bash -c 'JRT_TRITON_AUTOTUNE=first "$0" -m pytest -q -p no:cacheprovider -rf \
-  tests/ops/test_skinny_linear.py "tests/models/test_model.py::test_skinny_linear_decoder_equals_eager"; t=$?
+  tests/ops/test_skinny_linear.py "tests/models/test_model.py::test_skinny_linear_decoder_equals_eager" \
+  "tests/models/test_model.py::test_decoder_skinny_linear_default"; t=$?
   "$0" benchmarks/generate.py --out "$1/skinny" --methods jrt-compile-graph,jrt-compile-cublas-graph \
     --batches 1,16 --prompts 1024 --new-tokens 65 --repeats 3 || exit $?; exit $t' "$PY" "$OUT"
 [[ "$ONLY" == *" tune_bwd "* ]] && step tune_bwd 300 "$PY" benchmarks/tune_kernels.py --skip-fwd --jobs 16 \

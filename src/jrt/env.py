@@ -25,7 +25,8 @@ VARIABLES: dict[str, EnvVar] = {v.name: v for v in [
     EnvVar("JRT_TRITON_AUTOTUNE", "'full' widens the Triton autotune sets, 'first' keeps one config (fast compiles)"),
     EnvVar("JRT_TRITON_FWD_CONFIGS", "JSON [[meta, num_warps, num_stages], ...]: replaces the full forward's "
            "autotune set on every architecture (default: per compute capability, jrt/ops/triton/_configs.py)"),
-    EnvVar("JRT_TRITON_BWD_CONFIGS", "JSON list as above: replaces the backward autotune set"),
+    EnvVar("JRT_TRITON_BWD_CONFIGS", "JSON list as above: replaces the backward autotune set; its configs may "
+           "fix the value block BD (the same in every config of the set)"),
     EnvVar("JRT_TRITON_SYM_CONFIGS", "JSON list as above: replaces the symmetric forward's autotune set"),
     EnvVar("JRT_TRITON_SEGMENTS", "force the number of sequence segments of the walk schedule (tuning; "
            "calls with schedule=None then walk at every T)"),

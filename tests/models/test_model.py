@@ -300,12 +300,13 @@ def test_skinny_linear_decoder_equals_eager(device, cuda_graph, compile):
 @pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason="needs CUDA"))])
 def test_decoder_skinny_linear_default(device, monkeypatch):
-    """skinny_linear=None turns the kernel on exactly for a compiled step on CUDA (where it was timed);
-    an explicit True / False wins everywhere."""
+    """skinny_linear=None turns the kernel on exactly for a compiled bf16 step on CUDA (where it was
+    timed); an explicit True / False wins everywhere."""
     from jrt.models.generation import RecurrentDecoder
     monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: fn)          # resolution only, nothing traced
     model = tiny_model("jrt-tiny").to(device)
-    assert RecurrentDecoder(model, compile=True).skinny_linear is (device == "cuda")
+    assert RecurrentDecoder(model, compile=True).skinny_linear is False     # float32: not timed
+    assert RecurrentDecoder(model.to(torch.bfloat16), compile=True).skinny_linear is (device == "cuda")
     assert RecurrentDecoder(model).skinny_linear is False
     assert RecurrentDecoder(model, compile=True, skinny_linear=False).skinny_linear is False
     assert RecurrentDecoder(model, skinny_linear=True).skinny_linear is True

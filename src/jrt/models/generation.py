@@ -4,7 +4,8 @@
 benchmarks/generate.py: one parallel prefill, then a decode step (`JRTForCausalLM.decode_logits`)
 whose tensors never move, so it can be captured once as a CUDA graph and replayed for every token.
 With ``compile=True`` the step is first compiled with torch.compile (Inductor fuses the norms,
-activations, casts and cache copies that dominate a step's ~1,000 launches), then graphed.
+activations, casts and cache copies that dominate a step's ~1,000 launches), then graphed; in bf16 on
+CUDA its linear layers then run jrt.ops.skinny_linear instead of cuBLAS (``skinny_linear``).
 """
 from __future__ import annotations
 
@@ -38,9 +39,9 @@ class RecurrentDecoder:
     Triton GEMM configs for the step's shapes): the decoder captures the graph itself.
     skinny_linear: run the step's linear layers (at most 16 rows each) through jrt.ops.skinny_linear,
     a Triton kernel that streams each weight once, instead of cuBLAS GEMMs. None (default): on for a
-    compiled step on CUDA, where it was measured (H200: 1.13 instead of 1.45 ms per step at B = 1,
-    equal at B = 16; docs/BENCHMARKS.md), off otherwise (on CPU there is no kernel to run; the eager
-    CUDA step was not timed with it). True / False force it.
+    compiled bf16 step on CUDA, where it was measured (H200: 1.13 instead of 1.45 ms per step at
+    B = 1, equal at B = 16; docs/BENCHMARKS.md), off otherwise (on CPU there is no kernel to run; the
+    eager step and other dtypes were not timed with it). True / False force it.
     """
 
     def __init__(self, model, cuda_graph: bool = False, compile: bool = False, skinny_linear: bool | None = None,
@@ -54,8 +55,9 @@ class RecurrentDecoder:
         self.cuda_graph = cuda_graph
         self.compile = compile
         self.compile_mode = compile_mode
-        if skinny_linear is None:
-            skinny_linear = compile and next(model.parameters()).is_cuda
+        if skinny_linear is None:   # where it was timed: a compiled bf16 step on CUDA
+            weight = next(model.parameters())
+            skinny_linear = compile and weight.is_cuda and weight.dtype == torch.bfloat16
         self.skinny_linear = skinny_linear
         step = _with_skinny_linear(model.decode_logits) if skinny_linear else model.decode_logits
         self._step_logits = torch.compile(step, dynamic=False, mode=compile_mode) if compile else step

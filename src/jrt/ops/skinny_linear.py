@@ -73,8 +73,9 @@ def skinny_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | No
 class SkinnyLinearMode(torch.overrides.TorchFunctionMode):
     """Inside ``with SkinnyLinearMode():`` every torch.nn.functional.linear call (nn.Linear's forward)
     with at most 16 rows runs skinny_linear; larger ones stay F.linear. The model's modules and
-    weights are untouched, so a decode step opts in without the layers knowing (RecurrentDecoder's
-    ``skinny_linear=True``); torch.compile traces through the mode."""
+    weights are untouched, so a decode step switches over without the layers knowing (RecurrentDecoder
+    does so for a compiled bf16 step on CUDA, or with ``skinny_linear=True``); torch.compile traces
+    through the mode."""
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
