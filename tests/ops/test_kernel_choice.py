@@ -247,6 +247,28 @@ def test_backward_value_block_comes_from_the_set(fake_gpu, monkeypatch):
         _configs.override("bwd", None)
 
 
+def test_configs_with_keys_a_family_does_not_take_are_refused(monkeypatch):
+    """A config naming a meta key the kernels do not take (e.g. the removed backward row groups "RG")
+    is an error naming the key, from the environment and from override(), not a Triton argument error
+    on the GPU or a key the interpreter silently drops; a malformed config too."""
+    monkeypatch.setenv("JRT_TRITON_BWD_CONFIGS", '[[{"BT": 16, "RG": 2}, 4, 2]]')
+    with pytest.raises(ValueError, match=r"JRT_TRITON_BWD_CONFIGS: the 'bwd' kernels take no \['RG'\]"):
+        _configs.select("bwd", (9, 0))
+    monkeypatch.setenv("JRT_TRITON_BWD_CONFIGS", '[[{"BT": 16}, 4]]')
+    with pytest.raises(ValueError, match="meta dict, num_warps, num_stages"):
+        _configs.select("bwd", (9, 0))
+    monkeypatch.delenv("JRT_TRITON_BWD_CONFIGS")
+    with pytest.raises(ValueError, match=r"override\('fwd'\): the 'fwd' kernels take no \['STATE_T'\]"):
+        _configs.override("fwd", [({"BT": 16, "BD": 64, "STATE_T": True}, 4, 1)])
+    assert "fwd" not in _configs._OVERRIDES                                  # nothing half-applied
+    _configs.override("sym", [({"BT": 16, "BD": 64, "STATE_T": True}, 4, 1)])   # the sym kernel takes it
+    _configs.override("sym", None)
+    for kind in _configs.KINDS:                                             # every built-in set passes
+        for cap in (None, (9, 0)):
+            _configs._checked(kind, _configs.select(kind, cap), "built-in")
+        _configs._checked(kind, _configs._full_sweep(kind), "full sweep")
+
+
 def test_plan_defaults(fake_gpu, monkeypatch):
     dev = torch.device("cpu")
     monkeypatch.setattr(_configs, "DEFAULT_KERNEL", "sym")

@@ -65,6 +65,9 @@ ARCH = {
 }
 
 _ENV = {"fwd": "JRT_TRITON_FWD_CONFIGS", "bwd": "JRT_TRITON_BWD_CONFIGS", "sym": "JRT_TRITON_SYM_CONFIGS"}
+# the meta keys each family's kernels take (anything else would reach Triton as an unknown argument
+# on a GPU, and be silently dropped by the interpreter)
+META_KEYS = {"fwd": {"BT", "BD", "TRANS_OUT"}, "bwd": {"BT", "BD"}, "sym": {"BT", "BD", "TRANS_OUT", "STATE_T"}}
 _OVERRIDES: dict[str, list] = {}
 _VERSION = [0]  # bumped by override(): cached autotuned kernels are rebuilt
 
@@ -94,7 +97,7 @@ def select(kind: str, cap: tuple[int, int] | None) -> list:
         return list(_OVERRIDES[kind])
     raw = env.get(_ENV[kind])
     if raw:
-        return [tuple(c) for c in json.loads(raw)]
+        return _checked(kind, [tuple(c) for c in json.loads(raw)], _ENV[kind])
     base = list(ARCH.get(cap, GENERIC)[kind]) if cap is not None else list(GENERIC[kind])
     mode = env.get("JRT_TRITON_AUTOTUNE")
     if mode == "first":
@@ -102,6 +105,18 @@ def select(kind: str, cap: tuple[int, int] | None) -> list:
     if mode == "full":
         return base + [c for c in _full_sweep(kind) if c not in base]
     return base
+
+
+def _checked(kind: str, configs: list, source: str) -> list:
+    """configs, after checking each is (meta dict, num_warps, num_stages) with meta keys the family takes."""
+    for config in configs:
+        if len(config) != 3 or not isinstance(config[0], dict):
+            raise ValueError(f"{source}: each config is [meta dict, num_warps, num_stages], got {list(config)}")
+        unknown = set(config[0]) - META_KEYS[kind]
+        if unknown:
+            raise ValueError(f"{source}: the {kind!r} kernels take no {sorted(unknown)} "
+                             f"(their configs may name {sorted(META_KEYS[kind])})")
+    return configs
 
 
 def backward_value_block(cap: tuple[int, int] | None, default: int) -> int:
@@ -125,7 +140,7 @@ def override(kind: str, configs: list | None) -> None:
     if configs is None:
         _OVERRIDES.pop(kind, None)
     else:
-        _OVERRIDES[kind] = [tuple(c) for c in configs]
+        _OVERRIDES[kind] = _checked(kind, [tuple(c) for c in configs], f"override({kind!r})")
     _VERSION[0] += 1
 
 
