@@ -32,12 +32,15 @@
 #      jrt-compile-graph (the default: skinny linear in bf16 on CUDA) and jrt-compile-cublas-graph at B in
 #      {1, 16}, prompt 1024 (same run, same process), each checked against eager and a float32 copy
 #      (compare_with_eager); $OUT/skinny/ and skinny.log. (Steps 5 and 7 skip the float32 reference.)
+#  8b. (only when named) skinny_full (limit 200 s): jrt-compile-graph at B = 1, prompt 1024, with
+#      JRT_TRITON_AUTOTUNE=full (the skinny kernel's set plus deeper pipelines: BLOCK_K 512, 4
+#      stages, 8 warps); against step 8's 1.133 ms (H200); $OUT/skinny_full/.
 #   6. (only when named) tune_bwd (limit 300 s): benchmarks/tune_kernels.py --skip-fwd, the backward
 #      configs (BT x value block BD x warps x stages) timed on PLA forward + backward at T = 2048 and
 #      8192, B = 16, into $OUT/tune_bwd/tune.json: which BD the sm_90 backward set should name.
 # Files written to $OUT (8 for steps 1-4): pytest.log, prefill.json, prefill.log, train.json, train.log,
 # default/train.json, train_default.log, summary.json; step 5 adds generate.log and generate/generate.{json,md}.
-# Usage: OUT=/path bash lab/device/kernels_v2.sh [STEP ...]   (steps: pytest prefill train train_default, and generate, profile_decode, skinny, tune_bwd;
+# Usage: OUT=/path bash lab/device/kernels_v2.sh [STEP ...]   (steps: pytest prefill train train_default, and generate, profile_decode, skinny, skinny_full, tune_bwd;
 #        default: the first four; PYTHON=... picks the interpreter; default python)
 set -u
 cd "$(dirname "$0")/../.."
@@ -90,6 +93,9 @@ step train_default 35 "$PY" benchmarks/train_step.py --out "$OUT/default" --form
   "tests/models/test_model.py::test_decoder_skinny_linear_default"; t=$?
   "$0" benchmarks/generate.py --out "$1/skinny" --methods jrt-compile-graph,jrt-compile-cublas-graph \
     --batches 1,16 --prompts 1024 --new-tokens 65 --repeats 3 || exit $?; exit $t' "$PY" "$OUT"
+[[ "$ONLY" == *" skinny_full "* ]] && step skinny_full 200 env JRT_TRITON_AUTOTUNE=full "$PY" benchmarks/generate.py \
+  --out "$OUT/skinny_full" --methods jrt-compile-graph --batches 1 --prompts 1024 --new-tokens 65 --repeats 3 \
+  --no-check-reference
 [[ "$ONLY" == *" tune_bwd "* ]] && step tune_bwd 300 "$PY" benchmarks/tune_kernels.py --skip-fwd --jobs 16 \
   --time-budget 200 --bwd-seq-lens 2048,8192 --out "$OUT/tune_bwd"
 

@@ -129,3 +129,21 @@ def test_bad_inputs_are_refused():
         skinny_linear(x[:2].double(), w, b)
     with pytest.raises(ValueError, match="forward only"):
         skinny_linear(x[:2], w.requires_grad_(), b)
+
+
+def test_autotune_sets_by_mode(monkeypatch):
+    """The GPU autotune set: 8 configs by default, the first alone with JRT_TRITON_AUTOTUNE=first, and
+    with =full the default plus deeper pipelines (BLOCK_K 512, 4 stages, 8 warps), no config twice."""
+    import jrt.ops.triton.skinny_linear as kernel
+
+    monkeypatch.setattr(kernel, "INTERPRET", False)
+    key = lambda c: (c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_warps, c.num_stages)  # noqa: E731
+    monkeypatch.delenv("JRT_TRITON_AUTOTUNE", raising=False)
+    default = [key(c) for c in kernel._configs()]
+    assert len(default) == 8 and all(bk in (128, 256) for _, bk, _, _ in default)
+    monkeypatch.setenv("JRT_TRITON_AUTOTUNE", "first")
+    assert [key(c) for c in kernel._configs()] == default[:1]
+    monkeypatch.setenv("JRT_TRITON_AUTOTUNE", "full")
+    full = [key(c) for c in kernel._configs()]
+    assert full[:8] == default and len(set(full)) == len(full)
+    assert {(512, 4), (512, 3)} <= {(bk, s) for _, bk, _, s in full} and any(w == 8 for _, _, w, _ in full)

@@ -29,7 +29,14 @@ def _configs():
         return [triton.Config({"BLOCK_N": 16, "BLOCK_K": 32}, num_warps=4, num_stages=1)]
     configs = [triton.Config({"BLOCK_N": bn, "BLOCK_K": bk}, num_warps=4, num_stages=s)
                for bn in (16, 32) for bk in (128, 256) for s in (2, 3)]   # 8: every (N, K) tunes in seconds
-    return configs[:1] if env.get("JRT_TRITON_AUTOTUNE") == "first" else configs
+    mode = env.get("JRT_TRITON_AUTOTUNE")
+    if mode == "first":
+        return configs[:1]
+    if mode == "full":  # deeper pipelines: more weight bytes in flight per SM, for the narrow weights
+        configs += [triton.Config({"BLOCK_N": bn, "BLOCK_K": bk}, num_warps=w, num_stages=s)    # that fill
+                    for bn in (16, 32) for bk in (256, 512) for w in (4, 8) for s in (3, 4)  # half the SMs
+                    if (bk, w, s) not in ((256, 4, 3),)]
+    return configs
 
 
 @triton.autotune(configs=_configs(), key=["N", "K", "HAS_BIAS"])
