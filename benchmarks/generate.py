@@ -17,8 +17,8 @@ Methods (`--methods`, comma-separated; bf16, greedy, one H100/H200):
                       alias jrt)
   jrt-compile-graph   the same with the decode step compiled by torch.compile before it is graphed
                       (RecurrentDecoder(compile=True); the compile happens in the warm-up run). Library
-                      default: on CUDA the step's linear layers run jrt.ops.skinny_linear (a weight-
-                      streaming Triton kernel for <= 16 rows) instead of cuBLAS GEMMs
+                      default: in bf16 on CUDA the step's linear layers run jrt.ops.skinny_linear (a
+                      weight-streaming Triton kernel for <= 16 rows) instead of cuBLAS GEMMs
   jrt-compile-cublas-graph  jrt-compile-graph with the linear layers left on cuBLAS
                       (RecurrentDecoder(compile=True, skinny_linear=False)): the GEMM comparator, and
                       what jrt-compile-graph measured before 2026-12-02's second H200 run

@@ -4,6 +4,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
+from interpreter_mode import interpreting
 from jrt.models import JRTCache, JRTForCausalLM, preset_config
 
 VOCAB = 97
@@ -259,16 +260,11 @@ def test_compiled_decoder_equals_eager_and_compiles_once(device, cuda_graph):
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] >= 1   # it was compiled, not run eagerly
 
 
-def _interpreting() -> bool:
-    from jrt.ops.triton._common import INTERPRET
-    return INTERPRET
-
-
 @pytest.mark.parametrize("compile", [False, True], ids=["eager", "compiled"])
 @pytest.mark.parametrize("device,cuda_graph", [
     # CPU tensors reach the Triton kernel only under TRITON_INTERPRET=1 (tests/conftest.py sets it without CUDA)
     pytest.param("cpu", False, id="cpu",
-                 marks=pytest.mark.skipif(not _interpreting(), reason="needs TRITON_INTERPRET=1 on CPU")),
+                 marks=pytest.mark.skipif(not interpreting(), reason="needs TRITON_INTERPRET=1 on CPU")),
     pytest.param("cuda", True, id="cuda-graphed",
                  marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA"))])
 def test_skinny_linear_decoder_equals_eager(device, cuda_graph, compile):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-MAX_ROWS = 16
+MAX_ROWS = 16          # rows padded to 16 in the kernel's product: more rows are a GEMM's job
 
 
 def _kernel_available(x: torch.Tensor) -> bool:

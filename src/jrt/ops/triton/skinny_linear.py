@@ -21,8 +21,6 @@ from jrt import env
 
 from ._common import INTERPRET
 
-MAX_ROWS = 16          # rows padded to 16 in the product: more rows are a GEMM's job, not this kernel's
-
 
 def _configs():
     if INTERPRET:      # the interpreter runs one config
@@ -70,7 +68,7 @@ def _skinny_linear_kernel(
 
 
 def skinny_linear_triton(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """x [M, K] (M <= MAX_ROWS), weight [N, K], bias [N] or None, one dtype -> y [M, N] (inputs validated
+    """x [M, K] (M <= 16: jrt.ops.skinny_linear.MAX_ROWS), weight [N, K], bias [N] or None, one dtype -> y [M, N] (inputs validated
     by jrt.ops.skinny_linear)."""
     M, K = x.shape
     N = weight.shape[0]

@@ -1,4 +1,4 @@
-"""Whether the Triton kernels of these tests run under the interpreter.
+"""Whether the Triton kernels run under the interpreter in this test session (tests/ops, tests/models).
 
 tests/conftest.py sets TRITON_INTERPRET=1 on machines without CUDA before any test module is
 collected (triton.jit reads it when a kernel is defined). On a GPU box a combined
