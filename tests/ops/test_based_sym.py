@@ -18,6 +18,7 @@ inputs):
 """
 import pytest
 import torch
+
 from interpreter_mode import interpreting as _interpreting
 
 triton = pytest.importorskip("triton")

@@ -13,6 +13,7 @@ set; the environment and override() take precedence; plan() resolves kernel=None
 """
 import pytest
 import torch
+
 from interpreter_mode import interpreting as _interpreting
 
 triton = pytest.importorskip("triton")

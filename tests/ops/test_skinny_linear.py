@@ -6,6 +6,7 @@ on a GPU the same tests run the compiled kernel in bf16 too. Shapes cover partia
 """
 import pytest
 import torch
+
 from interpreter_mode import interpreting
 
 pytest.importorskip("triton")

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 import torch
+
 from interpreter_mode import interpreting as _interpreting
 
 triton = pytest.importorskip("triton")
