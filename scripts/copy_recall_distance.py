@@ -92,7 +92,7 @@ def distances(results: Path, data_root: str, tokenizer_dir: str, windows: list[i
     return out
 
 
-WINDOW = 128                # the recurrent models' sliding-window span
+WINDOW = 128                # the sliding-window span of Based and JRT-RNN (GLA has none)
 MISS_KINDS = ("empty", "copied from the last 128 tokens", "copied from further back", "not in the prompt")
 
 
@@ -172,7 +172,7 @@ def plot(table: dict, path: Path) -> None:
     top = max([100 * h / n for c in data.values() for h, n in c.values() if n] + [1.0])
     ax.set_ylim(0, top * 1.3)
     ax.axvline(0.5, color="grey", lw=0.8, ls=":")
-    ax.text(0.55, top * 1.2, f"beyond the recurrent models' {WINDOW}-token sliding window ->", fontsize=7,
+    ax.text(0.55, top * 1.2, f"beyond a {WINDOW}-token sliding window (Based, JRT-RNN) ->", fontsize=7,
             color="grey")
     ax.set_xlabel("distance of the answer from the end of the prompt")
     ax.set_ylabel("copy-required hits (%)")
