@@ -32,7 +32,7 @@
 #      jrt-compile-graph (the default: skinny linear in bf16 on CUDA) and jrt-compile-cublas-graph at B in
 #      {1, 16}, prompt 1024 (same run, same process), each checked against eager and a float32 copy
 #      (compare_with_eager); $OUT/skinny/ and skinny.log. (Steps 5 and 7 skip the float32 reference.)
-#  8b. (only when named) skinny_full (limit 200 s): jrt-compile-graph at B = 1, prompt 1024, with
+#  8b. (only when named) skinny_full (limit 400 s; 200 s did not reach a row on a fresh H200): jrt-compile-graph at B = 1, prompt 1024, with
 #      JRT_TRITON_AUTOTUNE=full (the skinny kernel's set plus deeper pipelines: BLOCK_K 512, 4
 #      stages, 8 warps); against step 8's 1.133 ms (H200); $OUT/skinny_full/.
 #   6. (only when named) tune_bwd (limit 300 s): benchmarks/tune_kernels.py --skip-fwd, the backward
@@ -93,7 +93,7 @@ step train_default 35 "$PY" benchmarks/train_step.py --out "$OUT/default" --form
   "tests/models/test_model.py::test_decoder_skinny_linear_default"; t=$?
   "$0" benchmarks/generate.py --out "$1/skinny" --methods jrt-compile-graph,jrt-compile-cublas-graph \
     --batches 1,16 --prompts 1024 --new-tokens 65 --repeats 3 || exit $?; exit $t' "$PY" "$OUT"
-[[ "$ONLY" == *" skinny_full "* ]] && step skinny_full 200 env JRT_TRITON_AUTOTUNE=full "$PY" benchmarks/generate.py \
+[[ "$ONLY" == *" skinny_full "* ]] && step skinny_full 400 env JRT_TRITON_AUTOTUNE=full "$PY" benchmarks/generate.py \
   --out "$OUT/skinny_full" --methods jrt-compile-graph --batches 1 --prompts 1024 --new-tokens 65 --repeats 3 \
   --no-check-reference
 [[ "$ONLY" == *" tune_bwd "* ]] && step tune_bwd 300 "$PY" benchmarks/tune_kernels.py --skip-fwd --jobs 16 \
